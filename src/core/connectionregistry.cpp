@@ -1,0 +1,199 @@
+#include "connectionregistry.h"
+
+#include "websocketsession.h"
+
+#include <QJsonArray>
+
+namespace {
+QString isoMs(const QDateTime &t)
+{
+    return t.toUTC().toString(Qt::ISODateWithMs);
+}
+} // namespace
+
+QString ConnectionInfo::peer() const
+{
+    const QString host = peerAddress.protocol() == QAbstractSocket::IPv6Protocol
+            && !peerAddress.toIPv4Address()
+        ? QStringLiteral("[%1]").arg(peerAddress.toString())
+        : QHostAddress(peerAddress.toIPv4Address()).toString();
+    return QStringLiteral("%1:%2").arg(host).arg(peerPort);
+}
+
+QJsonObject ConnectionInfo::toJson() const
+{
+    return QJsonObject{
+        {"id", double(id)},
+        {"peer", peer()},
+        {"path", path},
+        {"origin", origin},
+        {"userAgent", userAgent},
+        {"subprotocol", subprotocol},
+        {"tls", tls},
+        {"since", isoMs(connectedAt)},
+        {"lastActivity", isoMs(lastActivity)},
+        {"messagesIn", double(messagesIn)},
+        {"messagesOut", double(messagesOut)},
+        {"bytesIn", double(bytesIn)},
+        {"bytesOut", double(bytesOut)},
+    };
+}
+
+QJsonObject RefusedHandshake::toJson() const
+{
+    ConnectionInfo peerOnly;
+    peerOnly.peerAddress = peerAddress;
+    peerOnly.peerPort = peerPort;
+    return QJsonObject{
+        {"id", double(id)},
+        {"time", isoMs(time)},
+        {"peer", peerOnly.peer()},
+        {"path", path},
+        {"origin", origin},
+        {"userAgent", userAgent},
+        {"offeredSubprotocols", QJsonArray::fromStringList(offeredSubprotocols)},
+        {"status", status},
+        {"reason", reason},
+    };
+}
+
+ConnectionRegistry::ConnectionRegistry(QObject *parent)
+    : QObject(parent)
+{
+}
+
+void ConnectionRegistry::add(const ConnectionInfo &info, std::shared_ptr<ConnectionStats> stats,
+                             WebSocketSession *session)
+{
+    {
+        QMutexLocker locker(&m_mutex);
+        m_entries.insert(info.id, Entry{info, std::move(stats), session});
+    }
+    m_totalOpened.fetch_add(1, std::memory_order_relaxed);
+    emit connectionOpened(info.id);
+}
+
+void ConnectionRegistry::remove(quint64 id, int closeCode, const QString &closeReason)
+{
+    bool empty = false;
+    {
+        QMutexLocker locker(&m_mutex);
+        if (!m_entries.remove(id))
+            return;
+        empty = m_entries.isEmpty();
+    }
+    emit connectionClosed(id, closeCode, closeReason);
+    if (empty)
+        emit becameEmpty();
+}
+
+ConnectionInfo ConnectionRegistry::materialize(const Entry &entry)
+{
+    ConnectionInfo info = entry.info;
+    const ConnectionStats &s = *entry.stats;
+    info.messagesIn = s.messagesIn.load(std::memory_order_relaxed);
+    info.messagesOut = s.messagesOut.load(std::memory_order_relaxed);
+    info.bytesIn = s.bytesIn.load(std::memory_order_relaxed);
+    info.bytesOut = s.bytesOut.load(std::memory_order_relaxed);
+    info.lastActivity = QDateTime::fromMSecsSinceEpoch(s.lastActivityMs.load(std::memory_order_relaxed));
+    return info;
+}
+
+QList<ConnectionInfo> ConnectionRegistry::snapshot() const
+{
+    QMutexLocker locker(&m_mutex);
+    QList<ConnectionInfo> list;
+    list.reserve(m_entries.size());
+    for (const Entry &e : m_entries)
+        list.append(materialize(e));
+    locker.unlock();
+    std::sort(list.begin(), list.end(),
+              [](const ConnectionInfo &a, const ConnectionInfo &b) { return a.id < b.id; });
+    return list;
+}
+
+std::optional<ConnectionInfo> ConnectionRegistry::connection(quint64 id) const
+{
+    QMutexLocker locker(&m_mutex);
+    const auto it = m_entries.constFind(id);
+    if (it == m_entries.cend())
+        return std::nullopt;
+    return materialize(*it);
+}
+
+int ConnectionRegistry::count() const
+{
+    QMutexLocker locker(&m_mutex);
+    return int(m_entries.size());
+}
+
+template<typename F>
+bool ConnectionRegistry::postToSession(quint64 id, F &&call)
+{
+    QMutexLocker locker(&m_mutex);
+    const auto it = m_entries.constFind(id);
+    if (it == m_entries.cend() || !it->session)
+        return false;
+    // The session removes itself under this mutex before it is destroyed, so
+    // the pointer is valid here; a queued call to an object that is deleted
+    // before delivery is dropped by Qt.
+    WebSocketSession *session = it->session.data();
+    QMetaObject::invokeMethod(session, [session, call = std::forward<F>(call)]() { call(*session); },
+                              Qt::QueuedConnection);
+    return true;
+}
+
+bool ConnectionRegistry::sendText(quint64 id, const QByteArray &utf8)
+{
+    return postToSession(id, [utf8](WebSocketSession &s) { s.sendText(utf8); });
+}
+
+bool ConnectionRegistry::pushNotification(quint64 id, const QString &method, const QByteArray &paramsJson)
+{
+    return postToSession(id, [method, paramsJson](WebSocketSession &s) {
+        s.pushNotification(method, paramsJson);
+    });
+}
+
+bool ConnectionRegistry::close(quint64 id, QWebSocketProtocol::CloseCode code, const QString &reason)
+{
+    return postToSession(id, [code, reason](WebSocketSession &s) { s.close(code, reason); });
+}
+
+int ConnectionRegistry::closeAll(QWebSocketProtocol::CloseCode code, const QString &reason)
+{
+    QList<quint64> ids;
+    {
+        QMutexLocker locker(&m_mutex);
+        ids = m_entries.keys();
+    }
+    int n = 0;
+    for (quint64 id : ids)
+        n += close(id, code, reason);
+    return n;
+}
+
+void ConnectionRegistry::recordRefusal(RefusedHandshake refusal)
+{
+    quint64 id = 0;
+    {
+        QMutexLocker locker(&m_mutex);
+        id = refusal.id = m_nextRefusalId++;
+        m_refusals.push_back(std::move(refusal));
+        while (m_refusals.size() > size_t(RefusalHistory))
+            m_refusals.pop_front();
+    }
+    m_totalRefused.fetch_add(1, std::memory_order_relaxed);
+    emit handshakeRefused(id);
+}
+
+QList<RefusedHandshake> ConnectionRegistry::refusalsAfter(quint64 afterId) const
+{
+    QMutexLocker locker(&m_mutex);
+    QList<RefusedHandshake> list;
+    for (const RefusedHandshake &r : m_refusals) {
+        if (r.id > afterId)
+            list.append(r);
+    }
+    return list;
+}

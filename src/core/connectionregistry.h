@@ -1,0 +1,131 @@
+#pragma once
+
+#include <QByteArray>
+#include <QDateTime>
+#include <QHash>
+#include <QHostAddress>
+#include <QJsonObject>
+#include <QMutex>
+#include <QObject>
+#include <QPointer>
+#include <QStringList>
+#include <QWebSocketProtocol>
+
+#include <atomic>
+#include <deque>
+#include <memory>
+#include <optional>
+
+class WebSocketSession;
+
+// Counters of one live connection. Written by its worker thread without a
+// lock (relaxed atomics), read by any thread for snapshots.
+struct ConnectionStats
+{
+    std::atomic<quint64> messagesIn{0};
+    std::atomic<quint64> messagesOut{0};
+    std::atomic<quint64> bytesIn{0};
+    std::atomic<quint64> bytesOut{0};
+    std::atomic<qint64> lastActivityMs{0}; // ms since epoch
+};
+
+// A consistent copy of one connection, safe to keep and pass between threads.
+struct ConnectionInfo
+{
+    quint64 id = 0;
+    QHostAddress peerAddress;
+    quint16 peerPort = 0;
+    quint16 localPort = 0;
+    QString path;
+    QString origin;
+    QString userAgent;
+    QString subprotocol;
+    bool tls = false;
+    QDateTime connectedAt;
+    QDateTime lastActivity;
+    quint64 messagesIn = 0;
+    quint64 messagesOut = 0;
+    quint64 bytesIn = 0;
+    quint64 bytesOut = 0;
+
+    QString peer() const;
+    QJsonObject toJson() const;
+};
+
+// A handshake the server refused, with the answer it gave.
+struct RefusedHandshake
+{
+    quint64 id = 0;
+    QDateTime time;
+    QHostAddress peerAddress;
+    quint16 peerPort = 0;
+    QString path;
+    QString origin;
+    QString userAgent;
+    QStringList offeredSubprotocols;
+    int status = 0;      // HTTP status sent, 0 when the connection was just closed
+    QString reason;
+
+    QJsonObject toJson() const;
+};
+
+// Every live WebSocket connection and the recent refused handshakes.
+// Thread-safe: workers add/remove and count, the dashboard, the HTTP API and
+// metrics read snapshots from any thread. Signals are emitted on the thread
+// that made the change; connect with queued connections across threads.
+class ConnectionRegistry : public QObject
+{
+    Q_OBJECT
+public:
+    static constexpr int RefusalHistory = 1000;
+
+    explicit ConnectionRegistry(QObject *parent = nullptr);
+
+    quint64 allocateId() { return m_nextId.fetch_add(1, std::memory_order_relaxed); }
+
+    void add(const ConnectionInfo &info, std::shared_ptr<ConnectionStats> stats,
+             WebSocketSession *session);
+    void remove(quint64 id, int closeCode, const QString &closeReason);
+
+    QList<ConnectionInfo> snapshot() const;
+    std::optional<ConnectionInfo> connection(quint64 id) const;
+    int count() const;
+
+    // Reaching a connection from any thread: the call is queued to its worker.
+    bool sendText(quint64 id, const QByteArray &utf8);
+    bool pushNotification(quint64 id, const QString &method, const QByteArray &paramsJson);
+    bool close(quint64 id, QWebSocketProtocol::CloseCode code, const QString &reason);
+    // Closes every live connection; returns how many were asked to close.
+    int closeAll(QWebSocketProtocol::CloseCode code, const QString &reason);
+
+    void recordRefusal(RefusedHandshake refusal);
+    // Refusals with an id greater than `afterId`, oldest first.
+    QList<RefusedHandshake> refusalsAfter(quint64 afterId) const;
+
+    quint64 totalOpened() const { return m_totalOpened.load(std::memory_order_relaxed); }
+    quint64 totalRefused() const { return m_totalRefused.load(std::memory_order_relaxed); }
+
+signals:
+    void connectionOpened(quint64 id);
+    void connectionClosed(quint64 id, int closeCode, const QString &closeReason);
+    void handshakeRefused(quint64 refusalId);
+    void becameEmpty();
+
+private:
+    struct Entry
+    {
+        ConnectionInfo info; // static part; counters live in `stats`
+        std::shared_ptr<ConnectionStats> stats;
+        QPointer<WebSocketSession> session;
+    };
+    static ConnectionInfo materialize(const Entry &entry);
+    template<typename F> bool postToSession(quint64 id, F &&call);
+
+    mutable QMutex m_mutex;
+    QHash<quint64, Entry> m_entries;
+    std::deque<RefusedHandshake> m_refusals;
+    quint64 m_nextRefusalId = 1;
+    std::atomic<quint64> m_nextId{1};
+    std::atomic<quint64> m_totalOpened{0};
+    std::atomic<quint64> m_totalRefused{0};
+};

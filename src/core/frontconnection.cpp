@@ -1,0 +1,267 @@
+#include "frontconnection.h"
+
+#include "connectionregistry.h"
+#include "httpexchangesocket.h"
+#include "httpresponse.h"
+#include "httpside.h"
+#include "logging.h"
+#include "requesthead.h"
+#include "upgradedispatcher.h"
+
+#include <QDateTime>
+#include <QTcpSocket>
+
+#ifdef Q_OS_WIN
+#include <winsock2.h>
+#else
+#include <sys/socket.h>
+#endif
+
+namespace {
+constexpr int LingerMs = 2000; // how long a refused client may keep sending before we cut it
+}
+
+FrontConnection::FrontConnection(QTcpSocket *socket, ListenerRole role, bool tls,
+                                 const FrontContext *context, QObject *parent)
+    : QObject(parent)
+    , m_socket(socket)
+    , m_role(role)
+    , m_tls(tls)
+    , m_context(context)
+{
+    m_socket->setParent(this);
+    m_timer.setSingleShot(true);
+    connect(&m_timer, &QTimer::timeout, this, &FrontConnection::onTimeout);
+}
+
+FrontConnection::~FrontConnection()
+{
+    if (m_exchange)
+        m_exchange->transportClosed();
+}
+
+void FrontConnection::start()
+{
+    connect(m_socket, &QTcpSocket::readyRead, this, &FrontConnection::processInput);
+    connect(m_socket, &QTcpSocket::disconnected, this, &FrontConnection::finish);
+    // A connection that never sends a byte is closed by the head timeout.
+    armTimer(m_context->limits.headTimeoutMs);
+    if (m_socket->bytesAvailable() > 0)
+        processInput();
+}
+
+void FrontConnection::shutdown()
+{
+    if (m_state == State::HandedOver)
+        return;
+    m_socket->abort();
+    finish();
+}
+
+void FrontConnection::armTimer(int ms)
+{
+    m_timer.start(ms);
+}
+
+void FrontConnection::onTimeout()
+{
+    if (m_state == State::Closing) {
+        m_socket->abort();
+        finish();
+        return;
+    }
+    if (m_requestStarted) {
+        qCInfo(lcHttp) << "request head from" << m_socket->peerAddress().toString()
+                       << "not complete within" << m_context->limits.headTimeoutMs << "ms; closing";
+        recordHeadFailure(0, QStringLiteral("request head not complete within %1 ms")
+                                 .arg(m_context->limits.headTimeoutMs),
+                          m_socket->peek(m_context->limits.maxHeadBytes));
+    }
+    // PRODUCT.md section 2: an incomplete head just gets the connection closed.
+    m_socket->abort();
+    finish();
+}
+
+void FrontConnection::processInput()
+{
+    while (m_state == State::AwaitingRequest) {
+        if (m_socket->bytesAvailable() <= 0)
+            return;
+        if (!m_requestStarted) {
+            m_requestStarted = true;
+            armTimer(m_context->limits.headTimeoutMs);
+        }
+        const int maxHead = m_context->limits.maxHeadBytes;
+        const QByteArray peeked = m_socket->peek(maxHead + 1);
+        int headLength = 0;
+        switch (RequestHead::scan(peeked, maxHead, &headLength)) {
+        case RequestHead::Status::Incomplete:
+            return;
+        case RequestHead::Status::TooLarge:
+            recordHeadFailure(431, QStringLiteral("request head over %1 bytes").arg(maxHead), peeked);
+            respondAndClose(HttpResponse::json(
+                431, QStringLiteral("request head over %1 bytes").arg(maxHead)));
+            return;
+        case RequestHead::Status::Malformed:
+            respondAndClose(HttpResponse::json(400, QStringLiteral("malformed request head")));
+            return;
+        case RequestHead::Status::Complete:
+            break;
+        }
+        RequestHead head;
+        QString error;
+        if (!RequestHead::parse(peeked.left(headLength), &head, &error)) {
+            recordHeadFailure(400, error, peeked);
+            respondAndClose(HttpResponse::json(400, error));
+            return;
+        }
+        const bool handled = head.isWebSocketUpgrade() ? handleUpgrade(head)
+                                                       : handlePlainRequest(head, headLength);
+        if (!handled)
+            return; // waiting for the body, or the connection is over
+    }
+}
+
+bool FrontConnection::handleUpgrade(const RequestHead &head)
+{
+    if (m_role == ListenerRole::HttpOnly) {
+        const QString message = QStringLiteral("WebSocket is served on its own port %1").arg(m_context->wsPort);
+        recordHeadFailure(400, message, QByteArray());
+        respondAndClose(HttpResponse::json(400, message));
+        return false;
+    }
+    m_timer.stop();
+    m_socket->disconnect(this);
+    const QByteArray refusal = m_context->upgrades->dispatch(m_socket, head, m_tls);
+    if (!refusal.isEmpty()) {
+        connect(m_socket, &QTcpSocket::disconnected, this, &FrontConnection::finish);
+        respondAndClose(refusal);
+        return false;
+    }
+    m_state = State::HandedOver; // the dispatcher owns the socket now
+    m_socket = nullptr;
+    finish();
+    return false;
+}
+
+bool FrontConnection::handlePlainRequest(const RequestHead &head, int headLength)
+{
+    if (m_role == ListenerRole::WebSocketOnly) {
+        respondAndClose(HttpResponse::json(426, QStringLiteral("this port serves WebSocket only"),
+                                           {{"Upgrade", "websocket"}, {"Sec-WebSocket-Version", "13"}}));
+        return false;
+    }
+    if (head.headerCount("transfer-encoding") > 0) {
+        respondAndClose(HttpResponse::json(411, QStringLiteral("send the body with Content-Length")));
+        return false;
+    }
+    qint64 bodyLength = 0;
+    const QList<QByteArray> lengths = head.headerTokens("content-length");
+    if (!lengths.isEmpty()) {
+        bool ok = false;
+        bodyLength = lengths.first().toLongLong(&ok);
+        const bool consistent = std::all_of(lengths.begin(), lengths.end(),
+                                            [&](const QByteArray &l) { return l == lengths.first(); });
+        if (!ok || bodyLength < 0 || !consistent) {
+            respondAndClose(HttpResponse::json(400, QStringLiteral("invalid Content-Length")));
+            return false;
+        }
+    }
+    if (bodyLength > m_context->limits.maxHttpBodyBytes) {
+        respondAndClose(HttpResponse::json(
+            413, QStringLiteral("request body over %1 bytes").arg(m_context->limits.maxHttpBodyBytes)));
+        return false;
+    }
+    const qint64 total = headLength + bodyLength;
+    if (m_socket->bytesAvailable() < total) {
+        // curl and others wait for this before sending a body.
+        if (!m_continueSent && head.hasToken("expect", "100-continue")) {
+            m_continueSent = true;
+            m_socket->write("HTTP/1.1 100 Continue\r\n\r\n");
+        }
+        return false;
+    }
+
+    const QByteArray request = m_socket->read(total);
+    if (!m_exchange) {
+        m_exchange = new HttpExchangeSocket(m_socket, this);
+        connect(m_exchange, &HttpExchangeSocket::closeRequested, this, [this] {
+            if (m_state == State::AwaitingRequest) {
+                m_state = State::Closing;
+                m_socket->disconnectFromHost();
+            }
+        });
+        m_context->http->adopt(m_exchange);
+    }
+    m_exchange->deliver(request);
+    qCDebug(lcHttp).noquote() << m_socket->peerAddress().toString() << head.method << head.target
+                              << "->" << m_exchange->lastStatus();
+    m_requestStarted = false;
+    m_continueSent = false;
+    if (m_state != State::AwaitingRequest)
+        return false;
+    if (!head.keepAlive()) {
+        m_state = State::Closing;
+        m_socket->disconnectFromHost();
+        return false;
+    }
+    armTimer(m_context->limits.httpIdleTimeoutMs);
+    return true;
+}
+
+void FrontConnection::respondAndClose(const QByteArray &response)
+{
+    m_state = State::Closing;
+    // Whatever else the client sent is discarded, now and until it closes:
+    // closing with unread data would reset the connection and could destroy
+    // the response before the client reads it.
+    m_socket->readAll();
+    connect(m_socket, &QTcpSocket::readyRead, this, [this] { m_socket->readAll(); });
+    m_socket->write(response);
+    m_socket->flush();
+    armTimer(LingerMs);
+    if (m_tls) {
+        m_socket->disconnectFromHost();
+        return;
+    }
+    if (m_socket->bytesToWrite() == 0)
+        halfCloseWhenFlushed();
+    else
+        connect(m_socket, &QTcpSocket::bytesWritten, this, &FrontConnection::halfCloseWhenFlushed);
+}
+
+void FrontConnection::halfCloseWhenFlushed()
+{
+    if (!m_socket || m_socket->bytesToWrite() > 0)
+        return;
+    // Send FIN after the response; the client closes its side when it has read it.
+#ifdef Q_OS_WIN
+    ::shutdown(SOCKET(m_socket->socketDescriptor()), SD_SEND);
+#else
+    ::shutdown(int(m_socket->socketDescriptor()), SHUT_WR);
+#endif
+}
+
+void FrontConnection::recordHeadFailure(int status, const QString &reason, const QByteArray &partialHead)
+{
+    // Only what looks like a WebSocket handshake belongs in the refused-handshake list.
+    if (!partialHead.isNull() && !partialHead.toLower().contains("websocket"))
+        return;
+    RefusedHandshake refusal;
+    refusal.time = QDateTime::currentDateTimeUtc();
+    refusal.peerAddress = m_socket->peerAddress();
+    refusal.peerPort = m_socket->peerPort();
+    refusal.status = status;
+    refusal.reason = reason;
+    m_context->connections->recordRefusal(std::move(refusal));
+}
+
+void FrontConnection::finish()
+{
+    if (m_finished)
+        return;
+    m_finished = true;
+    m_timer.stop();
+    emit finished();
+    deleteLater();
+}

@@ -1,0 +1,72 @@
+#pragma once
+
+#include "serverconfig.h"
+
+#include <QObject>
+#include <QPointer>
+#include <QTimer>
+
+class ConnectionRegistry;
+class HttpExchangeSocket;
+class HttpSide;
+class QTcpSocket;
+class RequestHead;
+class UpgradeDispatcher;
+
+// Which traffic a listener takes (PRODUCT.md section 1, --ws-port).
+enum class ListenerRole { Shared, HttpOnly, WebSocketOnly };
+
+// What every FrontConnection of a server shares.
+struct FrontContext
+{
+    ServerLimits limits;
+    HttpSide *http = nullptr;
+    UpgradeDispatcher *upgrades = nullptr;
+    ConnectionRegistry *connections = nullptr;
+    int wsPort = -1; // for the hint in the 400 on the HTTP-only port
+};
+
+// One accepted TCP connection until it becomes a WebSocket or ends. Reads
+// each request head without consuming it (peek), enforces the head size and
+// time limits, and then either hands an upgrade to the UpgradeDispatcher or
+// frames one plain HTTP request (head plus Content-Length body) and delivers
+// it to QHttpServer through an HttpExchangeSocket. Requests are handled one
+// at a time, so pipelining and keep-alive followed by an upgrade both work.
+class FrontConnection : public QObject
+{
+    Q_OBJECT
+public:
+    FrontConnection(QTcpSocket *socket, ListenerRole role, bool tls, const FrontContext *context,
+                    QObject *parent = nullptr);
+    ~FrontConnection() override;
+
+    void start();
+    void shutdown();
+
+signals:
+    void finished();
+
+private:
+    enum class State { AwaitingRequest, Closing, HandedOver };
+
+    void processInput();
+    bool handleUpgrade(const RequestHead &head);
+    bool handlePlainRequest(const RequestHead &head, int headLength);
+    void armTimer(int ms);
+    void onTimeout();
+    void respondAndClose(const QByteArray &response);
+    void halfCloseWhenFlushed();
+    void finish();
+    void recordHeadFailure(int status, const QString &reason, const QByteArray &partialHead);
+
+    QTcpSocket *m_socket;
+    ListenerRole m_role;
+    bool m_tls;
+    const FrontContext *m_context;
+    State m_state = State::AwaitingRequest;
+    QPointer<HttpExchangeSocket> m_exchange;
+    QTimer m_timer;
+    bool m_requestStarted = false;  // bytes of the current request have arrived
+    bool m_continueSent = false;    // "100 Continue" answered for the current request
+    bool m_finished = false;
+};

@@ -1,0 +1,110 @@
+#include "handshakepolicy.h"
+
+#include "requesthead.h"
+#include "subprotocolregistry.h"
+
+#include <QCryptographicHash>
+#include <QJsonArray>
+#include <QJsonDocument>
+
+namespace {
+
+HandshakeVerdict refuse(int status, const QString &reason, HttpResponse::Headers headers = {},
+                        QByteArray extraJson = {})
+{
+    HandshakeVerdict v;
+    v.status = status;
+    v.reason = reason;
+    v.headers = std::move(headers);
+    v.extraJson = std::move(extraJson);
+    return v;
+}
+
+bool isValidKey(const QByteArray &key)
+{
+    // base64 of exactly 16 bytes: 22 characters of the alphabet plus "==".
+    if (key.size() != 24 || !key.endsWith("=="))
+        return false;
+    const auto decoded = QByteArray::fromBase64Encoding(key, QByteArray::AbortOnBase64DecodingErrors);
+    return decoded && decoded.decoded.size() == 16;
+}
+
+// Compares secrets in time independent of where they differ.
+bool constantTimeEquals(const QByteArray &a, const QByteArray &b)
+{
+    const QByteArray ha = QCryptographicHash::hash(a, QCryptographicHash::Sha256);
+    const QByteArray hb = QCryptographicHash::hash(b, QCryptographicHash::Sha256);
+    unsigned char diff = 0;
+    for (int i = 0; i < ha.size(); ++i)
+        diff |= static_cast<unsigned char>(ha.at(i) ^ hb.at(i));
+    return diff == 0;
+}
+
+bool carriesToken(const RequestHead &head, const QString &token)
+{
+    const QByteArray expected = token.toUtf8();
+    const QByteArray auth = head.header("authorization");
+    if (auth.size() > 7 && auth.left(7).compare("Bearer ", Qt::CaseInsensitive) == 0
+        && constantTimeEquals(auth.mid(7).trimmed(), expected))
+        return true;
+    const QUrlQuery query = head.query();
+    return query.hasQueryItem("token")
+        && constantTimeEquals(query.queryItemValue("token", QUrl::FullyDecoded).toUtf8(), expected);
+}
+
+} // namespace
+
+HandshakeVerdict evaluateHandshake(const RequestHead &head, const HandshakeContext &context)
+{
+    // Preconditions of RFC 6455 section 4.2.1 that the product table takes for granted.
+    if (head.method != "GET")
+        return refuse(405, QStringLiteral("a WebSocket handshake must use GET"), {{"Allow", "GET"}});
+    if (head.version != "HTTP/1.1")
+        return refuse(400, QStringLiteral("a WebSocket handshake needs HTTP/1.1"));
+
+    // 1. Version.
+    const QList<QByteArray> versions = head.headerTokens("sec-websocket-version");
+    if (versions.size() != 1 || versions.first() != "13")
+        return refuse(426, QStringLiteral("unsupported WebSocket version; this server speaks 13"),
+                      {{"Sec-WebSocket-Version", "13"}});
+
+    // 2. Key.
+    if (head.headerCount("sec-websocket-key") != 1 || !isValidKey(head.header("sec-websocket-key")))
+        return refuse(400, QStringLiteral("Sec-WebSocket-Key must be the base64 of 16 bytes, sent once"));
+    if (!head.hasToken("connection", "upgrade"))
+        return refuse(400, QStringLiteral("a WebSocket handshake needs \"Connection: Upgrade\""));
+
+    // 3. Subprotocol: the first offered one that is supported and enabled.
+    const QList<QByteArray> offered = head.headerTokens("sec-websocket-protocol");
+    const QString chosen = context.subprotocols->choose(offered);
+    if (chosen.isEmpty()) {
+        const QStringList supported = context.subprotocols->enabledNames();
+        const QByteArray extra = "\"supported\":"
+            + QJsonDocument(QJsonArray::fromStringList(supported)).toJson(QJsonDocument::Compact);
+        const QString what = offered.isEmpty()
+            ? QStringLiteral("no subprotocol offered")
+            : QStringLiteral("no offered subprotocol is supported");
+        return refuse(400, QStringLiteral("%1; supported: %2").arg(what, supported.join(", ")), {}, extra);
+    }
+
+    // 4. Origin allow-list.
+    const QByteArray origin = head.header("origin");
+    if (!origin.isNull() && !context.allowedOrigins.isEmpty()
+        && !context.allowedOrigins.contains(QString::fromUtf8(origin)))
+        return refuse(403, QStringLiteral("origin %1 is not allowed").arg(QString::fromUtf8(origin)));
+
+    // 5. Client token.
+    if (!context.clientToken.isEmpty() && !carriesToken(head, context.clientToken))
+        return refuse(401, QStringLiteral("a valid client token is required"),
+                      {{"WWW-Authenticate", "Bearer realm=\"switchboard\""}});
+
+    // 6. Connection limit.
+    if (context.liveConnections >= context.maxConnections)
+        return refuse(503, QStringLiteral("connection limit of %1 reached").arg(context.maxConnections),
+                      {{"Retry-After", "5"}});
+
+    HandshakeVerdict v;
+    v.accepted = true;
+    v.subprotocol = chosen;
+    return v;
+}

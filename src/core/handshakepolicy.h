@@ -1,0 +1,36 @@
+#pragma once
+
+#include "httpresponse.h"
+
+#include <QString>
+#include <QStringList>
+
+class RequestHead;
+class SubprotocolRegistry;
+
+// What the policy needs to know about the server at the moment of a handshake.
+struct HandshakeContext
+{
+    const SubprotocolRegistry *subprotocols = nullptr;
+    QStringList allowedOrigins;   // empty: any
+    QString clientToken;          // empty: none required
+    int liveConnections = 0;
+    int maxConnections = 0;
+};
+
+struct HandshakeVerdict
+{
+    bool accepted = false;
+    QString subprotocol;          // accepted: the one the 101 names
+    int status = 0;               // refused: the HTTP status
+    QString reason;               // refused: why, for the body and the registry
+    HttpResponse::Headers headers;
+    QByteArray extraJson;         // refused: more members for the JSON body
+
+    QByteArray response() const { return HttpResponse::json(status, reason, headers, extraJson); }
+};
+
+// Decides a WebSocket opening handshake (RFC 6455 section 4.2.1) in the
+// order of PRODUCT.md section 2. Pure: no sockets, so it is tested and
+// fuzzed directly.
+HandshakeVerdict evaluateHandshake(const RequestHead &head, const HandshakeContext &context);

@@ -1,0 +1,41 @@
+#pragma once
+
+#include <QByteArray>
+#include <QList>
+#include <QPair>
+#include <QUrlQuery>
+
+// The parsed head of one HTTP/1.x request: request line and header fields.
+// Parsing is strict (RFC 9112 syntax); anything malformed is refused with 400
+// before either the HTTP or the WebSocket side sees it.
+class RequestHead
+{
+public:
+    enum class Status { Complete, Incomplete, TooLarge, Malformed };
+
+    // Looks for a complete head at the start of `data` (up to and including
+    // the blank line). On Complete, `headLength` is the number of bytes the
+    // head occupies. `maxHeadBytes` bounds the search.
+    static Status scan(const QByteArray &data, int maxHeadBytes, int *headLength);
+    // Parses exactly one complete head. On failure `error` says why.
+    static bool parse(const QByteArray &head, RequestHead *out, QString *error);
+
+    QByteArray method;
+    QByteArray target;       // as sent: path plus optional query
+    QByteArray version;      // "HTTP/1.1"
+    QList<QPair<QByteArray, QByteArray>> headers; // names as sent, values trimmed
+
+    QByteArray path() const;
+    QUrlQuery query() const;
+    // First value of a header (case-insensitive), or a null QByteArray.
+    QByteArray header(const QByteArray &name) const;
+    // All values of a header, each comma-separated list split and trimmed.
+    QList<QByteArray> headerTokens(const QByteArray &name) const;
+    int headerCount(const QByteArray &name) const;
+    bool hasToken(const QByteArray &name, const QByteArray &token) const;
+
+    // A WebSocket opening handshake: `Upgrade: websocket` is present.
+    bool isWebSocketUpgrade() const { return hasToken("upgrade", "websocket"); }
+    // Whether the client wants the connection kept open after the response.
+    bool keepAlive() const;
+};

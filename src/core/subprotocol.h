@@ -1,0 +1,48 @@
+#pragma once
+
+#include <QByteArray>
+#include <QString>
+#include <QWebSocketProtocol>
+
+#include <memory>
+
+struct ConnectionInfo;
+
+// The way back to one client, handed to a subprotocol's session. It lives on
+// the connection's worker thread; call it only from there (handlers run
+// there). To reach a connection from elsewhere use ConnectionRegistry.
+class ConnectionLink
+{
+public:
+    virtual ~ConnectionLink() = default;
+    virtual quint64 connectionId() const = 0;
+    virtual QString subprotocol() const = 0;
+    // Sends one text message (UTF-8) and counts it.
+    virtual void sendText(const QByteArray &utf8) = 0;
+    // Starts the closing handshake; `reason` is cut to 123 bytes of UTF-8.
+    virtual void close(QWebSocketProtocol::CloseCode code, const QString &reason) = 0;
+};
+
+// One connection's reader of a subprotocol: created after the 101, destroyed
+// when the connection ends, always on the connection's worker thread.
+class ProtocolSession
+{
+public:
+    virtual ~ProtocolSession() = default;
+    // A complete text message, already checked as UTF-8 and within the size limit.
+    virtual void textMessage(const QByteArray &utf8) = 0;
+    // A push from elsewhere in the server (pub/sub, dashboard "send"):
+    // `method` and `params` in this protocol's notification format.
+    virtual void pushNotification(const QString &method, const QByteArray &paramsJson) = 0;
+};
+
+// A named subprotocol that can be offered in Sec-WebSocket-Protocol.
+class Subprotocol
+{
+public:
+    virtual ~Subprotocol() = default;
+    virtual QString name() const = 0;
+    virtual QString description() const = 0;
+    // Called on the connection's worker thread; `link` outlives the session.
+    virtual std::unique_ptr<ProtocolSession> createSession(ConnectionLink &link) = 0;
+};

@@ -1,0 +1,167 @@
+#include "switchboardserver.h"
+
+#include "connectionregistry.h"
+#include "frontlistener.h"
+#include "httpside.h"
+#include "logging.h"
+#include "upgradedispatcher.h"
+#include "workerpool.h"
+
+#include <QFile>
+#include <QSslCertificate>
+#include <QSslKey>
+
+namespace {
+
+bool loadTls(const ServerConfig &config, QSslConfiguration *out, QString *error)
+{
+    QFile certFile(config.tlsCertificateFile);
+    if (!certFile.open(QIODevice::ReadOnly)) {
+        *error = QStringLiteral("cannot read TLS certificate %1: %2")
+                     .arg(config.tlsCertificateFile, certFile.errorString());
+        return false;
+    }
+    const QList<QSslCertificate> chain = QSslCertificate::fromData(certFile.readAll(), QSsl::Pem);
+    if (chain.isEmpty()) {
+        *error = QStringLiteral("no PEM certificate in %1").arg(config.tlsCertificateFile);
+        return false;
+    }
+    QFile keyFile(config.tlsKeyFile);
+    if (!keyFile.open(QIODevice::ReadOnly)) {
+        *error = QStringLiteral("cannot read TLS key %1: %2").arg(config.tlsKeyFile, keyFile.errorString());
+        return false;
+    }
+    const QByteArray keyData = keyFile.readAll();
+    QSslKey key(keyData, QSsl::Rsa, QSsl::Pem);
+    if (key.isNull())
+        key = QSslKey(keyData, QSsl::Ec, QSsl::Pem);
+    if (key.isNull()) {
+        *error = QStringLiteral("no usable PEM private key (RSA or EC) in %1").arg(config.tlsKeyFile);
+        return false;
+    }
+    QSslConfiguration tls = QSslConfiguration::defaultConfiguration();
+    tls.setLocalCertificateChain(chain);
+    tls.setPrivateKey(key);
+    tls.setPeerVerifyMode(QSslSocket::VerifyNone);
+    *out = tls;
+    return true;
+}
+
+QUrl listenerUrl(const QString &host, quint16 port, bool tls, bool webSocket)
+{
+    QUrl url;
+    url.setScheme(webSocket ? (tls ? "wss" : "ws") : (tls ? "https" : "http"));
+    url.setHost(host);
+    url.setPort(port);
+    return url;
+}
+
+} // namespace
+
+SwitchboardServer::SwitchboardServer(const ServerConfig &config, SubprotocolRegistry *subprotocols,
+                                     ConnectionRegistry *connections, QList<RouteInstaller> routes)
+    : m_config(config)
+    , m_subprotocols(subprotocols)
+    , m_connections(connections)
+    , m_routes(std::move(routes))
+{
+    m_graceTimer.setSingleShot(true);
+    connect(&m_graceTimer, &QTimer::timeout, this, &SwitchboardServer::finishStop);
+}
+
+SwitchboardServer::~SwitchboardServer()
+{
+    for (FrontListener *l : std::as_const(m_listeners))
+        l->close();
+    delete m_upgrades;
+    m_workers.reset(); // joins the worker threads
+}
+
+void SwitchboardServer::start()
+{
+    QSslConfiguration tls;
+    QString error;
+    if (m_config.tlsEnabled() && !loadTls(m_config, &tls, &error)) {
+        emit startFailed(error);
+        return;
+    }
+
+    m_workers = std::make_unique<WorkerPool>(m_config.effectiveWorkerThreads(), m_config.limits);
+    m_http = new HttpSide(this);
+    for (const RouteInstaller &install : std::as_const(m_routes))
+        install(*m_http);
+    m_http->finishRoutes();
+    m_upgrades = new UpgradeDispatcher(m_config, m_subprotocols, m_connections, m_workers.get());
+
+    m_frontContext.limits = m_config.limits;
+    m_frontContext.http = m_http;
+    m_frontContext.upgrades = m_upgrades;
+    m_frontContext.connections = m_connections;
+    m_frontContext.wsPort = m_config.wsPort;
+
+    const QHostAddress address = m_config.host == QLatin1String("localhost")
+        ? QHostAddress(QHostAddress::LocalHost)
+        : QHostAddress(m_config.host);
+    struct Plan { ListenerRole role; int port; };
+    QList<Plan> plan;
+    if (m_config.separateWebSocketPort())
+        plan = {{ListenerRole::HttpOnly, m_config.port}, {ListenerRole::WebSocketOnly, m_config.wsPort}};
+    else
+        plan = {{ListenerRole::Shared, m_config.port}};
+
+    QList<QUrl> urls;
+    for (const Plan &p : plan) {
+        auto *listener = new FrontListener(p.role, &m_frontContext, this);
+        if (m_config.tlsEnabled())
+            listener->enableTls(tls, m_config.limits.headTimeoutMs);
+        if (!listener->listen(address, quint16(p.port), &error)) {
+            delete listener;
+            for (FrontListener *l : std::as_const(m_listeners))
+                l->close();
+            qDeleteAll(m_listeners);
+            m_listeners.clear();
+            emit startFailed(error);
+            return;
+        }
+        m_listeners << listener;
+        urls << listenerUrl(m_config.host, listener->port(), m_config.tlsEnabled(),
+                            p.role == ListenerRole::WebSocketOnly);
+    }
+    qCInfo(lcServer) << "listening on" << urls << "with" << m_workers->size() << "worker thread(s)";
+    emit started(urls);
+}
+
+void SwitchboardServer::stop()
+{
+    if (m_stopping)
+        return;
+    m_stopping = true;
+    for (FrontListener *l : std::as_const(m_listeners))
+        l->close();
+    // 1001 to every client, then wait for their close frames (bounded).
+    const int closing = m_connections->closeAll(QWebSocketProtocol::CloseCodeGoingAway,
+                                                QStringLiteral("server shutting down"));
+    if (closing == 0 || m_connections->count() == 0) {
+        finishStop();
+        return;
+    }
+    connect(m_connections, &ConnectionRegistry::becameEmpty, this, &SwitchboardServer::finishStop,
+            Qt::QueuedConnection);
+    m_graceTimer.start(m_config.limits.shutdownGraceMs);
+}
+
+void SwitchboardServer::finishStop()
+{
+    if (!m_stopping || m_stopped)
+        return;
+    m_stopped = true;
+    m_graceTimer.stop();
+    disconnect(m_connections, &ConnectionRegistry::becameEmpty, this, &SwitchboardServer::finishStop);
+    if (m_workers && m_connections->count() > 0) {
+        qCInfo(lcServer) << m_connections->count() << "connection(s) did not close in time; dropping them";
+        m_workers->abortAll();
+    }
+    m_workers.reset();
+    qCInfo(lcServer) << "stopped";
+    emit stopped();
+}

@@ -1,0 +1,150 @@
+#include "upgradedispatcher.h"
+
+#include "connectionregistry.h"
+#include "handshakepolicy.h"
+#include "logging.h"
+#include "requesthead.h"
+#include "subprotocol.h"
+#include "subprotocolregistry.h"
+#include "websocketsession.h"
+#include "workerpool.h"
+
+#include <QDateTime>
+#include <QPointer>
+#include <QTcpSocket>
+#include <QWebSocket>
+
+struct UpgradeDispatcher::Pending
+{
+    QPointer<QTcpSocket> socket;
+    ConnectionInfo info;
+};
+
+UpgradeDispatcher::UpgradeDispatcher(const ServerConfig &config, SubprotocolRegistry *subprotocols,
+                                     ConnectionRegistry *connections, WorkerPool *workers,
+                                     QObject *parent)
+    : QObject(parent)
+    , m_config(config)
+    , m_subprotocols(subprotocols)
+    , m_connections(connections)
+    , m_workers(workers)
+    , m_webSockets(QStringLiteral("Switchboard"), QWebSocketServer::NonSecureMode)
+{
+    // The head was checked before the handover; the server only has to
+    // answer 101 naming the subprotocol the policy chose.
+    m_webSockets.setMaxPendingConnections(std::numeric_limits<int>::max());
+    connect(&m_webSockets, &QWebSocketServer::newConnection, this, &UpgradeDispatcher::onNewConnection);
+}
+
+UpgradeDispatcher::~UpgradeDispatcher()
+{
+    for (const auto &p : std::as_const(m_pending)) {
+        if (p->socket)
+            p->socket->deleteLater();
+    }
+}
+
+QByteArray UpgradeDispatcher::keyOf(const QHostAddress &peer, quint16 peerPort, quint16 localPort)
+{
+    return peer.toString().toLatin1() + '|' + QByteArray::number(peerPort) + '|'
+        + QByteArray::number(localPort);
+}
+
+QByteArray UpgradeDispatcher::dispatch(QTcpSocket *socket, const RequestHead &head, bool tls)
+{
+    HandshakeContext context;
+    context.subprotocols = m_subprotocols;
+    context.allowedOrigins = m_config.allowedOrigins;
+    context.clientToken = m_config.clientToken;
+    context.liveConnections = m_connections->count() + inFlight();
+    context.maxConnections = m_config.limits.maxConnections;
+    const HandshakeVerdict verdict = evaluateHandshake(head, context);
+
+    ConnectionInfo info;
+    info.peerAddress = socket->peerAddress();
+    info.peerPort = socket->peerPort();
+    info.localPort = socket->localPort();
+    info.path = QString::fromUtf8(head.path());
+    info.origin = QString::fromUtf8(head.header("origin"));
+    info.userAgent = QString::fromUtf8(head.header("user-agent"));
+    info.tls = tls;
+
+    if (!verdict.accepted) {
+        RefusedHandshake refusal;
+        refusal.time = QDateTime::currentDateTimeUtc();
+        refusal.peerAddress = info.peerAddress;
+        refusal.peerPort = info.peerPort;
+        refusal.path = info.path;
+        refusal.origin = info.origin;
+        refusal.userAgent = info.userAgent;
+        for (const QByteArray &p : head.headerTokens("sec-websocket-protocol"))
+            refusal.offeredSubprotocols << QString::fromLatin1(p);
+        refusal.status = verdict.status;
+        refusal.reason = verdict.reason;
+        qCInfo(lcHandshake).noquote() << "refused" << info.peer() << info.path << verdict.status
+                                      << verdict.reason;
+        m_connections->recordRefusal(std::move(refusal));
+        return verdict.response();
+    }
+
+    info.subprotocol = verdict.subprotocol;
+    auto pending = std::make_shared<Pending>();
+    pending->socket = socket;
+    pending->info = info;
+    const QByteArray key = keyOf(info.peerAddress, info.peerPort, info.localPort);
+    m_pending.insert(key, pending);
+
+    socket->setParent(nullptr);
+    // A socket that dies while QWebSocketServer still holds it is ours to free.
+    connect(socket, &QTcpSocket::disconnected, this, [this, key, pending] {
+        if (m_pending.value(key) == pending) {
+            m_pending.remove(key);
+            if (pending->socket)
+                pending->socket->deleteLater();
+        }
+    });
+    // Only the chosen one, so the 101 names exactly what the policy decided.
+    m_webSockets.setSupportedSubprotocols({verdict.subprotocol});
+    m_webSockets.handleConnection(socket);
+    // The head is already buffered: no new readyRead would come for it.
+    emit socket->readyRead();
+    return QByteArray();
+}
+
+void UpgradeDispatcher::onNewConnection()
+{
+    while (QWebSocket *ws = m_webSockets.nextPendingConnection()) {
+        const QByteArray key = keyOf(ws->peerAddress(), ws->peerPort(), ws->localPort());
+        const std::shared_ptr<Pending> pending = m_pending.take(key);
+        if (!pending || !pending->socket) {
+            qCWarning(lcHandshake) << "accepted WebSocket without a pending handshake; closing it";
+            ws->abort();
+            ws->deleteLater();
+            continue;
+        }
+        QTcpSocket *socket = pending->socket.data();
+        socket->disconnect(this);
+        // The server-side QWebSocket does not own its TCP socket; it must,
+        // so that both move to the worker thread together.
+        socket->setParent(ws);
+        ws->setParent(nullptr);
+        ws->setMaxAllowedIncomingMessageSize(quint64(m_config.limits.maxMessageBytes));
+        ws->setMaxAllowedIncomingFrameSize(quint64(m_config.limits.maxFrameBytes));
+
+        ConnectionInfo info = pending->info;
+        info.id = m_connections->allocateId();
+        info.connectedAt = QDateTime::currentDateTimeUtc();
+        info.subprotocol = ws->subprotocol();
+        std::shared_ptr<Subprotocol> protocol = m_subprotocols->find(info.subprotocol);
+        if (!protocol) {
+            // Unregistered between the policy check and here: nothing can read its messages.
+            ws->close(QWebSocketProtocol::CloseCodeGoingAway, QStringLiteral("subprotocol withdrawn"));
+            ws->deleteLater();
+            continue;
+        }
+        auto *session = new WebSocketSession(ws, info, std::move(protocol), m_connections);
+        m_connections->add(info, session->stats(), session);
+        qCDebug(lcHandshake) << "accepted" << info.peer() << info.path << info.subprotocol << "as" << info.id;
+        m_workers->assign(session);
+    }
+}

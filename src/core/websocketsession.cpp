@@ -1,0 +1,144 @@
+#include "websocketsession.h"
+
+#include "logging.h"
+
+#include <QDateTime>
+#include <QWebSocket>
+
+namespace {
+// RFC 6455 section 5.5: a control frame payload is at most 125 bytes, two of
+// which carry the close code.
+QString clampCloseReason(const QString &reason)
+{
+    QByteArray utf8 = reason.toUtf8();
+    if (utf8.size() <= 123)
+        return reason;
+    utf8.truncate(123);
+    // Do not cut a multi-byte sequence in half.
+    while (!utf8.isEmpty() && (static_cast<unsigned char>(utf8.back()) & 0xC0) == 0x80)
+        utf8.chop(1);
+    if (!utf8.isEmpty() && (static_cast<unsigned char>(utf8.back()) & 0x80))
+        utf8.chop(1);
+    return QString::fromUtf8(utf8);
+}
+} // namespace
+
+WebSocketSession::WebSocketSession(QWebSocket *socket, ConnectionInfo info,
+                                   std::shared_ptr<Subprotocol> protocol, ConnectionRegistry *registry)
+    : m_socket(socket)
+    , m_info(std::move(info))
+    , m_protocol(std::move(protocol))
+    , m_registry(registry)
+    , m_stats(std::make_shared<ConnectionStats>())
+{
+    m_socket->setParent(this);
+    m_stats->lastActivityMs.store(m_info.connectedAt.toMSecsSinceEpoch(), std::memory_order_relaxed);
+}
+
+WebSocketSession::~WebSocketSession()
+{
+    // The protocol session may still talk to the link while it is destroyed.
+    m_session.reset();
+}
+
+void WebSocketSession::start()
+{
+    connect(m_socket, &QWebSocket::textMessageReceived, this, &WebSocketSession::onText);
+    connect(m_socket, &QWebSocket::binaryMessageReceived, this, &WebSocketSession::onBinary);
+    connect(m_socket, &QWebSocket::disconnected, this, &WebSocketSession::onDisconnected);
+    connect(m_socket, &QWebSocket::pong, this, [this] {
+        m_pingSentMs = -1;
+        touch(QDateTime::currentMSecsSinceEpoch());
+    });
+    m_session = m_protocol->createSession(*this);
+    qCDebug(lcWebSocket) << "connection" << m_info.id << "open" << m_info.peer() << m_info.subprotocol;
+    // The socket may have been closed before the session reached its thread.
+    if (m_socket->state() != QAbstractSocket::ConnectedState)
+        onDisconnected();
+}
+
+void WebSocketSession::touch(qint64 nowMs)
+{
+    m_stats->lastActivityMs.store(nowMs, std::memory_order_relaxed);
+}
+
+void WebSocketSession::onText(const QString &message)
+{
+    const QByteArray utf8 = message.toUtf8();
+    m_stats->messagesIn.fetch_add(1, std::memory_order_relaxed);
+    m_stats->bytesIn.fetch_add(quint64(utf8.size()), std::memory_order_relaxed);
+    m_pingSentMs = -1; // any traffic proves the peer alive
+    touch(QDateTime::currentMSecsSinceEpoch());
+    if (m_session)
+        m_session->textMessage(utf8);
+}
+
+void WebSocketSession::onBinary(const QByteArray &message)
+{
+    m_stats->messagesIn.fetch_add(1, std::memory_order_relaxed);
+    m_stats->bytesIn.fetch_add(quint64(message.size()), std::memory_order_relaxed);
+    touch(QDateTime::currentMSecsSinceEpoch());
+    // Every bundled subprotocol is text-only (PRODUCT.md section 3).
+    close(QWebSocketProtocol::CloseCodeDatatypeNotSupported, QStringLiteral("binary frames are not accepted"));
+}
+
+void WebSocketSession::sendText(const QByteArray &utf8)
+{
+    if (m_socket->state() != QAbstractSocket::ConnectedState)
+        return;
+    m_stats->messagesOut.fetch_add(1, std::memory_order_relaxed);
+    m_stats->bytesOut.fetch_add(quint64(utf8.size()), std::memory_order_relaxed);
+    m_socket->sendTextMessage(QString::fromUtf8(utf8));
+}
+
+void WebSocketSession::pushNotification(const QString &method, const QByteArray &paramsJson)
+{
+    if (m_session)
+        m_session->pushNotification(method, paramsJson);
+}
+
+void WebSocketSession::close(QWebSocketProtocol::CloseCode code, const QString &reason)
+{
+    if (m_socket->state() == QAbstractSocket::ConnectedState)
+        m_socket->close(code, clampCloseReason(reason));
+}
+
+void WebSocketSession::abort()
+{
+    m_socket->abort();
+    onDisconnected();
+}
+
+bool WebSocketSession::keepAlive(qint64 nowMs, int pingIntervalMs, int pingTimeoutMs)
+{
+    if (m_finished)
+        return false;
+    if (m_pingSentMs >= 0) {
+        if (nowMs - m_pingSentMs >= pingTimeoutMs) {
+            qCInfo(lcWebSocket) << "connection" << m_info.id << "answered no ping within"
+                                << pingTimeoutMs << "ms; dropping it";
+            abort();
+            return false;
+        }
+        return true;
+    }
+    if (nowMs - m_stats->lastActivityMs.load(std::memory_order_relaxed) >= pingIntervalMs) {
+        m_pingSentMs = nowMs;
+        m_socket->ping();
+    }
+    return true;
+}
+
+void WebSocketSession::onDisconnected()
+{
+    if (m_finished)
+        return;
+    m_finished = true;
+    const int code = int(m_socket->closeCode());
+    const QString reason = m_socket->closeReason();
+    qCDebug(lcWebSocket) << "connection" << m_info.id << "closed" << code << reason;
+    m_session.reset();
+    m_registry->remove(m_info.id, code, reason);
+    emit finished(this);
+    deleteLater();
+}

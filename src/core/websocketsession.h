@@ -1,0 +1,58 @@
+#pragma once
+
+#include "connectionregistry.h"
+#include "subprotocol.h"
+
+#include <QObject>
+
+#include <memory>
+
+class QWebSocket;
+class Subprotocol;
+
+// One accepted WebSocket connection on its worker thread: owns the QWebSocket
+// (which owns the TCP socket), the subprotocol session and the counters, and
+// is the ConnectionLink its session talks back through.
+class WebSocketSession : public QObject, public ConnectionLink
+{
+    Q_OBJECT
+public:
+    WebSocketSession(QWebSocket *socket, ConnectionInfo info, std::shared_ptr<Subprotocol> protocol,
+                     ConnectionRegistry *registry);
+    ~WebSocketSession() override;
+
+    // Runs on the worker thread once the session has been moved there.
+    void start();
+
+    quint64 connectionId() const override { return m_info.id; }
+    QString subprotocol() const override { return m_info.subprotocol; }
+    void sendText(const QByteArray &utf8) override;
+    void close(QWebSocketProtocol::CloseCode code, const QString &reason) override;
+    void pushNotification(const QString &method, const QByteArray &paramsJson);
+    // Drops the connection without a closing handshake (dead peer, shutdown timeout).
+    void abort();
+
+    // Keep-alive bookkeeping, driven by the worker's sweep timer.
+    // Returns false when the peer is dead and the session was aborted.
+    bool keepAlive(qint64 nowMs, int pingIntervalMs, int pingTimeoutMs);
+
+    const std::shared_ptr<ConnectionStats> &stats() const { return m_stats; }
+
+signals:
+    void finished(WebSocketSession *session);
+
+private:
+    void onText(const QString &message);
+    void onBinary(const QByteArray &message);
+    void onDisconnected();
+    void touch(qint64 nowMs);
+
+    QWebSocket *m_socket;
+    ConnectionInfo m_info;
+    std::shared_ptr<Subprotocol> m_protocol;
+    std::unique_ptr<ProtocolSession> m_session;
+    ConnectionRegistry *m_registry;
+    std::shared_ptr<ConnectionStats> m_stats;
+    qint64 m_pingSentMs = -1; // -1: no ping outstanding
+    bool m_finished = false;
+};
