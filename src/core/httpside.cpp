@@ -4,15 +4,32 @@
 #include "httphandoverserver.h"
 
 #include <QJsonObject>
+#include <QLoggingCategory>
 #include <QUrl>
+
+namespace {
+QLoggingCategory::CategoryFilter previousFilter = nullptr;
+
+// QHttpServer::bind() warns that the handover server is not listening, which
+// is by design here; that one warning is muted while binding.
+void muteHttpServerWarnings(QLoggingCategory *category)
+{
+    if (previousFilter)
+        previousFilter(category);
+    if (qstrcmp(category->categoryName(), "qt.httpserver") == 0)
+        category->setEnabled(QtWarningMsg, false);
+}
+} // namespace
 
 HttpSide::HttpSide(QObject *parent)
     : QObject(parent)
     , m_handover(new HttpHandoverServer)
 {
-    // bind() takes ownership; it warns that the server is not listening,
-    // which is the point: sockets come from the front listener.
+    // bind() takes ownership. Sockets come from the front listener, never
+    // from listen().
+    previousFilter = QLoggingCategory::installFilter(muteHttpServerWarnings);
     m_server.bind(m_handover);
+    QLoggingCategory::installFilter(previousFilter);
     m_server.route("/health", QHttpServerRequest::Method::Get, [] {
         return QHttpServerResponse(QJsonObject{{"status", "ok"}});
     });

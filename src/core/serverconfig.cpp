@@ -113,7 +113,7 @@ bool ServerConfig::applyJson(const QJsonObject &json, QString *error)
 {
     static const QStringList knownKeys = {
         "host", "port", "wsPort", "token", "clientToken", "allowedOrigins", "catalog",
-        "plugins", "tls", "workerThreads", "limits"};
+        "plugins", "tls", "workerThreads", "limits", "validators", "validatorSettings", "stateFile"};
     for (auto it = json.begin(); it != json.end(); ++it) {
         if (!knownKeys.contains(it.key())) {
             *error = QStringLiteral("unknown config key \"%1\"").arg(it.key());
@@ -125,8 +125,28 @@ bool ServerConfig::applyJson(const QJsonObject &json, QString *error)
         || !readString(json, "token", &adminToken, error)
         || !readString(json, "clientToken", &clientToken, error)
         || !readString(json, "catalog", &catalogFile, error)
-        || !readString(json, "plugins", &pluginsDir, error))
+        || !readString(json, "plugins", &pluginsDir, error)
+        || !readString(json, "stateFile", &stateFile, error))
         return false;
+
+    if (json.contains("validators")) {
+        const QJsonValue v = json.value("validators");
+        QStringList names;
+        for (const QJsonValue &n : v.toArray())
+            names << n.toString();
+        if (!v.isArray() || names.contains(QString())) {
+            *error = typeError("validators", "an array of validator names");
+            return false;
+        }
+        validatorOrder = names;
+    }
+    if (json.contains("validatorSettings")) {
+        if (!json.value("validatorSettings").isObject()) {
+            *error = typeError("validatorSettings", "an object keyed by validator name");
+            return false;
+        }
+        validatorSettings = json.value("validatorSettings").toObject();
+    }
 
     if (json.contains("allowedOrigins")) {
         const QJsonValue v = json.value("allowedOrigins");
@@ -266,6 +286,12 @@ QJsonObject ServerConfig::toJson() const
         json.insert("catalog", catalogFile);
     if (!pluginsDir.isEmpty())
         json.insert("plugins", pluginsDir);
+    if (!validatorOrder.isEmpty())
+        json.insert("validators", QJsonArray::fromStringList(validatorOrder));
+    if (!validatorSettings.isEmpty())
+        json.insert("validatorSettings", validatorSettings);
+    if (!stateFile.isEmpty())
+        json.insert("stateFile", stateFile);
     if (tlsEnabled())
         json.insert("tls", QJsonObject{{"certificate", tlsCertificateFile}, {"key", tlsKeyFile}});
     return json; // tokens are secrets: never echoed

@@ -31,6 +31,9 @@ struct ServerConfig
     QStringList allowedOrigins;      // empty: any Origin is accepted
     QString catalogFile;             // empty: the bundled default catalog
     QString pluginsDir;
+    QStringList validatorOrder;      // names of validators in force, in order; empty: all, catalog first
+    QJsonObject validatorSettings;   // validator name → its own settings object
+    QString stateFile;               // where method on/off switches persist; empty: QSettings default
     QString tlsCertificateFile;      // both set: the listeners speak TLS (https/wss)
     QString tlsKeyFile;
     int workerThreads = 0;           // 0: one per core

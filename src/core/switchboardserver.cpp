@@ -65,6 +65,7 @@ SwitchboardServer::SwitchboardServer(const ServerConfig &config, SubprotocolRegi
     , m_connections(connections)
     , m_routes(std::move(routes))
 {
+    m_graceTimer.setParent(this); // moves to the core thread with the server
     m_graceTimer.setSingleShot(true);
     connect(&m_graceTimer, &QTimer::timeout, this, &SwitchboardServer::finishStop);
 }

@@ -105,9 +105,9 @@ QByteArray UpgradeDispatcher::dispatch(QTcpSocket *socket, const RequestHead &he
     });
     // Only the chosen one, so the 101 names exactly what the policy decided.
     m_webSockets.setSupportedSubprotocols({verdict.subprotocol});
+    // handleConnection() sees the buffered head and processes it on the next
+    // event-loop pass (a queued connection); newConnection follows.
     m_webSockets.handleConnection(socket);
-    // The head is already buffered: no new readyRead would come for it.
-    emit socket->readyRead();
     return QByteArray();
 }
 
@@ -124,6 +124,9 @@ void UpgradeDispatcher::onNewConnection()
         }
         QTcpSocket *socket = pending->socket.data();
         socket->disconnect(this);
+        // QWebSocketServer would delete the socket on disconnect from this
+        // thread, under the QWebSocket that owns it on another.
+        QObject::disconnect(socket, nullptr, &m_webSockets, nullptr);
         // The server-side QWebSocket does not own its TCP socket; it must,
         // so that both move to the worker thread together.
         socket->setParent(ws);

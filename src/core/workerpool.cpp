@@ -60,9 +60,11 @@ WorkerPool::WorkerPool(int threads, const ServerLimits &limits)
 WorkerPool::~WorkerPool()
 {
     for (Worker &w : m_workers) {
+        // Timers must die on their own thread.
+        QMetaObject::invokeMethod(w.context, [context = w.context] { delete context; },
+                                  Qt::BlockingQueuedConnection);
         w.thread->quit();
         w.thread->wait();
-        delete w.context; // its thread has ended, so deleting it here is safe
         delete w.thread;
     }
 }
