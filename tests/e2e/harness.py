@@ -1,0 +1,85 @@
+"""Starts the real switchboard binary and reads its listening lines."""
+
+import os
+import re
+import signal
+import subprocess
+import tempfile
+import time
+
+BIN = os.environ.get("SWITCHBOARD_BIN", "switchboard")
+LISTENING = re.compile(r"^listening (\w+)://([^\s]+):(\d+)$")
+
+
+class Server:
+    """A `switchboard --headless` process on free ports."""
+
+    def __init__(self, *args, config=None):
+        self.config_file = None
+        argv = [BIN, "--headless", "--port", "0", *args]
+        if config is not None:
+            self.config_file = write_temp(config)
+            argv += ["--config", self.config_file]
+        self.proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self.listeners = []
+        deadline = time.monotonic() + 10
+        expected = 2 if "--ws-port" in args else 1
+        while len(self.listeners) < expected:
+            if time.monotonic() > deadline:
+                self.kill()
+                raise RuntimeError("switchboard did not print its listening lines")
+            line = self.proc.stdout.readline()
+            if not line:
+                err = self.proc.stderr.read()
+                raise RuntimeError(f"switchboard exited early ({self.proc.wait()}): {err}")
+            match = LISTENING.match(line.strip())
+            if match:
+                self.listeners.append((match.group(1), match.group(2), int(match.group(3))))
+
+    @property
+    def port(self):
+        return self.listeners[0][2]
+
+    def url(self, scheme="http", path="/", listener=0):
+        _, host, port = self.listeners[listener]
+        return f"{scheme}://{host}:{port}{path}"
+
+    def terminate(self, sig=signal.SIGTERM, timeout=10):
+        self.proc.send_signal(sig)
+        try:
+            code = self.proc.wait(timeout)
+        finally:
+            self.kill()
+        return code
+
+    def kill(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        for stream in (self.proc.stdout, self.proc.stderr):
+            if stream and not stream.closed:
+                stream.close()
+        if self.config_file:
+            os.unlink(self.config_file)
+            self.config_file = None
+
+
+def write_temp(text, suffix=".json"):
+    fd, path = tempfile.mkstemp(suffix=suffix)
+    with os.fdopen(fd, "w") as f:
+        f.write(text)
+    return path
+
+
+def run(*args, timeout=10):
+    """Runs switchboard to completion: (exit code, stdout, stderr)."""
+    proc = subprocess.run([BIN, *args], capture_output=True, text=True, timeout=timeout)
+    return proc.returncode, proc.stdout, proc.stderr
+
+
+def curl(*args):
+    """curl with status on the last line: (status, body)."""
+    out = subprocess.run(["curl", "-s", "-S", "-w", "\n%{http_code}", *args],
+                         capture_output=True, text=True, timeout=10, check=True).stdout
+    body, _, status = out.rpartition("\n")
+    return int(status), body
