@@ -78,8 +78,15 @@ void ConnectionRegistry::remove(quint64 id, int closeCode, const QString &closeR
     bool empty = false;
     {
         QMutexLocker locker(&m_mutex);
-        if (!m_entries.remove(id))
+        const auto it = m_entries.find(id);
+        if (it == m_entries.end())
             return;
+        const ConnectionStats &s = *it->stats;
+        m_closedTotals.messagesIn += s.messagesIn.load(std::memory_order_relaxed);
+        m_closedTotals.messagesOut += s.messagesOut.load(std::memory_order_relaxed);
+        m_closedTotals.bytesIn += s.bytesIn.load(std::memory_order_relaxed);
+        m_closedTotals.bytesOut += s.bytesOut.load(std::memory_order_relaxed);
+        m_entries.erase(it);
         empty = m_entries.isEmpty();
     }
     emit connectionClosed(id, closeCode, closeReason);
@@ -179,6 +186,7 @@ void ConnectionRegistry::recordRefusal(RefusedHandshake refusal)
     {
         QMutexLocker locker(&m_mutex);
         id = refusal.id = m_nextRefusalId++;
+        ++m_refusalsByStatus[refusal.status];
         m_refusals.push_back(std::move(refusal));
         while (m_refusals.size() > size_t(RefusalHistory))
             m_refusals.pop_front();
@@ -196,4 +204,23 @@ QList<RefusedHandshake> ConnectionRegistry::refusalsAfter(quint64 afterId) const
             list.append(r);
     }
     return list;
+}
+
+TrafficTotals ConnectionRegistry::totals() const
+{
+    QMutexLocker locker(&m_mutex);
+    TrafficTotals t = m_closedTotals;
+    for (const Entry &e : m_entries) {
+        t.messagesIn += e.stats->messagesIn.load(std::memory_order_relaxed);
+        t.messagesOut += e.stats->messagesOut.load(std::memory_order_relaxed);
+        t.bytesIn += e.stats->bytesIn.load(std::memory_order_relaxed);
+        t.bytesOut += e.stats->bytesOut.load(std::memory_order_relaxed);
+    }
+    return t;
+}
+
+QHash<int, quint64> ConnectionRegistry::refusalsByStatus() const
+{
+    QMutexLocker locker(&m_mutex);
+    return m_refusalsByStatus;
 }

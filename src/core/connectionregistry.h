@@ -69,6 +69,15 @@ struct RefusedHandshake
     QJsonObject toJson() const;
 };
 
+// Counters summed over every connection since start, live and closed.
+struct TrafficTotals
+{
+    quint64 messagesIn = 0;
+    quint64 messagesOut = 0;
+    quint64 bytesIn = 0;
+    quint64 bytesOut = 0;
+};
+
 // Every live WebSocket connection and the recent refused handshakes.
 // Thread-safe: workers add/remove and count, the dashboard, the HTTP API and
 // metrics read snapshots from any thread. Signals are emitted on the thread
@@ -104,6 +113,9 @@ public:
 
     quint64 totalOpened() const { return m_totalOpened.load(std::memory_order_relaxed); }
     quint64 totalRefused() const { return m_totalRefused.load(std::memory_order_relaxed); }
+    TrafficTotals totals() const;
+    // Refused handshakes since start, by HTTP status (0: closed without an answer).
+    QHash<int, quint64> refusalsByStatus() const;
 
 signals:
     void connectionOpened(quint64 id);
@@ -124,6 +136,8 @@ private:
     mutable QMutex m_mutex;
     QHash<quint64, Entry> m_entries;
     std::deque<RefusedHandshake> m_refusals;
+    QHash<int, quint64> m_refusalsByStatus;
+    TrafficTotals m_closedTotals; // counters of connections that are gone
     quint64 m_nextRefusalId = 1;
     std::atomic<quint64> m_nextId{1};
     std::atomic<quint64> m_totalOpened{0};

@@ -1,9 +1,9 @@
 #include "handshakepolicy.h"
 
 #include "requesthead.h"
+#include "secrets.h"
 #include "subprotocolregistry.h"
 
-#include <QCryptographicHash>
 #include <QJsonArray>
 #include <QJsonDocument>
 
@@ -29,27 +29,15 @@ bool isValidKey(const QByteArray &key)
     return decoded && decoded.decoded.size() == 16;
 }
 
-// Compares secrets in time independent of where they differ.
-bool constantTimeEquals(const QByteArray &a, const QByteArray &b)
-{
-    const QByteArray ha = QCryptographicHash::hash(a, QCryptographicHash::Sha256);
-    const QByteArray hb = QCryptographicHash::hash(b, QCryptographicHash::Sha256);
-    unsigned char diff = 0;
-    for (int i = 0; i < ha.size(); ++i)
-        diff |= static_cast<unsigned char>(ha.at(i) ^ hb.at(i));
-    return diff == 0;
-}
-
 bool carriesToken(const RequestHead &head, const QString &token)
 {
     const QByteArray expected = token.toUtf8();
-    const QByteArray auth = head.header("authorization");
-    if (auth.size() > 7 && auth.left(7).compare("Bearer ", Qt::CaseInsensitive) == 0
-        && constantTimeEquals(auth.mid(7).trimmed(), expected))
+    const QByteArray bearer = Secrets::bearerToken(head.header("authorization"));
+    if (!bearer.isNull() && Secrets::equals(bearer, expected))
         return true;
     const QUrlQuery query = head.query();
     return query.hasQueryItem("token")
-        && constantTimeEquals(query.queryItemValue("token", QUrl::FullyDecoded).toUtf8(), expected);
+        && Secrets::equals(query.queryItemValue("token", QUrl::FullyDecoded).toUtf8(), expected);
 }
 
 } // namespace
