@@ -18,7 +18,7 @@ struct RpcError
 {
     int code = 0;          // -32601, -32602, -32603, or a validator's own code
     QString message;
-    QJsonValue data;       // error.data of PRODUCT.md section 3 (undefined: omitted)
+    QJsonValue data{QJsonValue::Undefined}; // error.data of PRODUCT.md section 3 (undefined: omitted)
     QString refusedBy;     // name of the validator that refused; empty for handler failures
 };
 

@@ -1,0 +1,11 @@
+#include "rpc/bundledsubprotocols.h"
+
+#include "rpc/dmrpcsubprotocol.h"
+#include "rpc/jsonrpcsubprotocol.h"
+#include "subprotocolregistry.h"
+
+void registerBundledSubprotocols(SubprotocolRegistry &registry, RpcEngine *engine, TrafficLog *log)
+{
+    registry.add(std::make_shared<JsonRpcSubprotocol>(engine, log));
+    registry.add(std::make_shared<DmRpcSubprotocol>(engine, log));
+}

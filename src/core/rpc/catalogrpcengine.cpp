@@ -1,0 +1,228 @@
+#include "catalogrpcengine.h"
+
+#include "builtinmethods.h"
+#include "catalogvalidator.h"
+#include "connectionregistry.h"
+#include "methodcatalog.h"
+#include "methodregistry.h"
+#include "methodslogging.h"
+#include "openrpcdocument.h"
+#include "serverconfig.h"
+#include "topichub.h"
+#include "validatorchain.h"
+
+#include <QElapsedTimer>
+#include <QObject>
+
+#include <atomic>
+#include <exception>
+
+namespace {
+
+CallOutcome::Verdict classify(const RpcError &error)
+{
+    if (error.code == -32601) {
+        return error.data.toObject().value(QLatin1String("reason")).toString() == QLatin1String("disabled")
+            ? CallOutcome::Verdict::DisabledMethod
+            : CallOutcome::Verdict::UnknownMethod;
+    }
+    if (error.code == -32602)
+        return CallOutcome::Verdict::InvalidParams;
+    return CallOutcome::Verdict::RefusedByPolicy;
+}
+
+// The catalog validator is always in force: without it unknown and switched
+// off methods would run. Unnamed in a custom order, it goes first.
+QStringList effectiveOrder(const QStringList &order)
+{
+    if (order.isEmpty() || order.contains(CatalogValidator::validatorName()))
+        return order;
+    return QStringList{CatalogValidator::validatorName()} + order;
+}
+
+} // namespace
+
+CatalogRpcEngine::CatalogRpcEngine() = default;
+
+CatalogRpcEngine::~CatalogRpcEngine()
+{
+    // Stop hearing about closed connections before the state they touch goes.
+    m_signalContext.reset();
+}
+
+std::unique_ptr<CatalogRpcEngine> CatalogRpcEngine::create(const ServerConfig &config,
+                                                           ConnectionRegistry *connections, QString *error,
+                                                           const QHash<QString, MethodHandler> &extraHandlers)
+{
+    std::optional<MethodCatalog> catalog = MethodCatalog::load(config.catalogFile, error);
+    if (!catalog)
+        return nullptr;
+
+    std::unique_ptr<CatalogRpcEngine> engine(new CatalogRpcEngine);
+    engine->m_catalog = std::make_shared<const MethodCatalog>(std::move(*catalog));
+    engine->m_registry = std::make_unique<MethodRegistry>(*engine->m_catalog, config.stateFile);
+    engine->m_topics = std::make_unique<TopicHub>();
+    engine->m_catalogValidator = std::make_shared<CatalogValidator>(engine->m_catalog, engine->m_registry.get());
+
+    engine->m_handlers = BuiltinMethods::handlers(engine->m_topics.get(), connections, engine->m_catalog.get(),
+                                                  engine->m_registry.get());
+    for (auto it = extraHandlers.begin(); it != extraHandlers.end(); ++it)
+        engine->m_handlers.insert(it.key(), it.value());
+    for (const CatalogMethod &method : engine->m_catalog->methods()) {
+        if (!engine->m_handlers.contains(method.name)) {
+            *error = QStringLiteral("catalog %1: method \"%2\" has no handler in this server (built in: %3)")
+                         .arg(engine->m_catalog->source(), method.name,
+                              BuiltinMethods::names().join(QLatin1String(", ")));
+            return nullptr;
+        }
+    }
+
+    if (!engine->buildChain(config, error))
+        return nullptr;
+
+    if (connections) {
+        // Wire protocols call connectionClosed() too; a second call is harmless.
+        engine->m_signalContext = std::make_unique<QObject>();
+        CatalogRpcEngine *self = engine.get();
+        QObject::connect(connections, &ConnectionRegistry::connectionClosed, engine->m_signalContext.get(),
+                         [self](quint64 id) { self->connectionClosed(id); }, Qt::DirectConnection);
+    }
+    qCDebug(lcMethods).noquote() << "methods from" << engine->m_catalog->source() << "- validators:"
+                                << engine->validatorNames().join(QLatin1String(" → "));
+    return engine;
+}
+
+bool CatalogRpcEngine::buildChain(const ServerConfig &config, QString *error)
+{
+    QMutexLocker locker(&m_reloadMutex);
+    QList<LoadedValidatorPlugin> plugins;
+    if (!config.pluginsDir.isEmpty() && !ValidatorPluginLoader::loadDirectory(config.pluginsDir, &plugins, error))
+        return false;
+
+    QList<std::shared_ptr<MethodValidator>> available{m_catalogValidator};
+    QStringList known{m_catalogValidator->name()};
+    for (const LoadedValidatorPlugin &plugin : plugins) {
+        available << plugin.validator;
+        known << plugin.validator->name();
+    }
+    QString why;
+    std::shared_ptr<ValidatorChain> chain =
+        ValidatorChain::assemble(available, effectiveOrder(config.validatorOrder), &why);
+    if (!chain) {
+        *error = QStringLiteral("validators: %1").arg(why);
+        return false;
+    }
+    if (!chain->configure(config.validatorSettings, known, &why)) {
+        *error = QStringLiteral("validators: %1").arg(why);
+        // Plugins shared with the chain in force get their old settings back.
+        if (const auto previous = std::atomic_load(&m_chain)) {
+            QString ignored;
+            previous->configure(m_settings, previous->names(), &ignored);
+        }
+        return false;
+    }
+    std::atomic_store(&m_chain, std::shared_ptr<const ValidatorChain>(chain));
+    m_plugins = plugins;
+    m_settings = config.validatorSettings;
+    return true;
+}
+
+bool CatalogRpcEngine::reloadValidators(const ServerConfig &config, QString *error)
+{
+    if (!buildChain(config, error)) {
+        qCWarning(lcMethods).noquote() << *error << "- the previous validators stay in force";
+        return false;
+    }
+    qCInfo(lcMethods).noquote() << "validators reloaded:" << validatorNames().join(QLatin1String(" → "));
+    return true;
+}
+
+std::shared_ptr<const ValidatorChain> CatalogRpcEngine::chain() const
+{
+    return std::atomic_load(&m_chain);
+}
+
+CallOutcome CatalogRpcEngine::call(const CallContext &context, const QString &method, const QJsonValue &params)
+{
+    QElapsedTimer timer;
+    timer.start();
+    CallOutcome outcome;
+
+    const ValidatorChain::Verdict verdict = chain()->check(context, method, params);
+    if (!verdict.accepted) {
+        outcome.verdict = classify(verdict.error);
+        outcome.error = verdict.error;
+        m_registry->record(method, MethodRegistry::CallResult::Refused, timer.nsecsElapsed());
+        return outcome;
+    }
+
+    const auto handler = m_handlers.constFind(method);
+    if (handler == m_handlers.cend()) { // only when a custom order left out every check of the name
+        outcome.verdict = CallOutcome::Verdict::UnknownMethod;
+        outcome.error = {-32601, QStringLiteral("Method not found"), QJsonObject{{"reason", "unknown"}}, QString()};
+        m_registry->record(method, MethodRegistry::CallResult::Refused, timer.nsecsElapsed());
+        return outcome;
+    }
+
+    QString failure;
+    try {
+        outcome.result = (*handler)(context, params);
+        if (outcome.result.isUndefined())
+            outcome.result = QJsonValue(QJsonValue::Null);
+    } catch (const std::exception &e) {
+        failure = QString::fromUtf8(e.what());
+    } catch (...) {
+        failure = QStringLiteral("unknown failure");
+    }
+    if (!failure.isNull()) {
+        outcome.verdict = CallOutcome::Verdict::HandlerFailed;
+        outcome.result = QJsonValue();
+        outcome.error = {-32603, QStringLiteral("Internal error"),
+                         failure.isEmpty() ? QStringLiteral("handler failed") : failure, QString()};
+        qCDebug(lcMethods).noquote() << "connection" << context.connectionId << "call" << method
+                                     << "failed:" << failure;
+    }
+    m_registry->record(method, outcome.ok() ? MethodRegistry::CallResult::Succeeded : MethodRegistry::CallResult::Failed,
+                       timer.nsecsElapsed());
+    return outcome;
+}
+
+void CatalogRpcEngine::connectionClosed(quint64 connectionId)
+{
+    m_topics->dropConnection(connectionId);
+    chain()->connectionClosed(connectionId);
+}
+
+QStringList CatalogRpcEngine::validatorNames() const
+{
+    return chain()->names();
+}
+
+QJsonArray CatalogRpcEngine::validatorsJson() const
+{
+    const QStringList inForce = validatorNames();
+    QJsonArray list;
+    auto entry = [&](const QString &name) {
+        QJsonObject o{{"name", name}, {"inForce", inForce.contains(name)}};
+        if (inForce.contains(name))
+            o.insert("position", int(inForce.indexOf(name)));
+        return o;
+    };
+    QJsonObject catalogEntry = entry(m_catalogValidator->name());
+    catalogEntry.insert("builtin", true);
+    list.append(catalogEntry);
+    QMutexLocker locker(&m_reloadMutex);
+    for (const LoadedValidatorPlugin &plugin : m_plugins) {
+        QJsonObject o = entry(plugin.validator->name());
+        o.insert("builtin", false);
+        o.insert("file", plugin.file);
+        o.insert("metaData", plugin.metaData);
+        list.append(o);
+    }
+    return list;
+}
+
+QJsonObject CatalogRpcEngine::discoveryDocument() const
+{
+    return OpenRpcDocument::build(*m_catalog, m_registry->enabledNames());
+}

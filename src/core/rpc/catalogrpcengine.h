@@ -1,0 +1,88 @@
+#pragma once
+
+#include "methodhandler.h"
+#include "rpcengine.h"
+#include "validatorpluginloader.h"
+
+#include <QHash>
+#include <QJsonArray>
+#include <QJsonObject>
+#include <QMutex>
+#include <QStringList>
+
+#include <memory>
+
+class CatalogValidator;
+class ConnectionRegistry;
+class MethodCatalog;
+class MethodRegistry;
+class QObject;
+class TopicHub;
+class ValidatorChain;
+struct ServerConfig;
+
+// The server's RpcEngine: the methods of a catalog, run through the
+// validator chain, then their handlers; counted per method.
+//
+//   call → ValidatorChain (catalog validator + plugins, configured order)
+//        → refusal: its error (UnknownMethod / DisabledMethod / InvalidParams
+//          / RefusedByPolicy)
+//        → else the method's handler → result, or -32603 (HandlerFailed)
+//
+// Thread-safe: call() runs on every worker at once; switches (methods()),
+// counters and reloadValidators() may be used from any thread meanwhile.
+class CatalogRpcEngine : public RpcEngine
+{
+public:
+    // Loads the catalog (config.catalogFile, or the bundled one), restores the
+    // method switches (config.stateFile), loads the plugins in
+    // config.pluginsDir and builds the chain (config.validatorOrder,
+    // config.validatorSettings). Null with one line naming the problem when
+    // any of that fails. Every catalog method needs a handler: the built-in
+    // ones, or one of `extraHandlers` (which also override built-ins).
+    // `connections` (may be null) receives publish's pushes; the engine also
+    // drops the subscriptions of connections it reports closed. Both the
+    // engine and `connections` must outlive the server that calls the engine.
+    static std::unique_ptr<CatalogRpcEngine> create(const ServerConfig &config, ConnectionRegistry *connections,
+                                                     QString *error,
+                                                     const QHash<QString, MethodHandler> &extraHandlers = {});
+    ~CatalogRpcEngine() override;
+
+    CallOutcome call(const CallContext &context, const QString &method, const QJsonValue &params) override;
+    void connectionClosed(quint64 connectionId) override;
+
+    // Switches (setEnabled, methodToggled signal) and counters (snapshot, toJson).
+    MethodRegistry *methods() const { return m_registry.get(); }
+    const MethodCatalog &catalog() const { return *m_catalog; }
+    TopicHub *topics() const { return m_topics.get(); }
+
+    // Names of the validators in force, in order.
+    QStringList validatorNames() const;
+    // Every loaded validator: [{name, inForce, position, builtin, file, metaData}].
+    QJsonArray validatorsJson() const;
+    // Loads config.pluginsDir again and rebuilds the chain from
+    // config.validatorOrder and config.validatorSettings. On failure the
+    // previous chain stays in force, with its settings, and false is returned
+    // with the reason. Already loaded libraries are never unloaded.
+    bool reloadValidators(const ServerConfig &config, QString *error);
+
+    // The rpc.discover document as it would be answered now.
+    QJsonObject discoveryDocument() const;
+
+private:
+    CatalogRpcEngine();
+    std::shared_ptr<const ValidatorChain> chain() const;
+    bool buildChain(const ServerConfig &config, QString *error);
+
+    std::shared_ptr<const MethodCatalog> m_catalog;
+    std::unique_ptr<MethodRegistry> m_registry;
+    std::unique_ptr<TopicHub> m_topics;
+    std::shared_ptr<CatalogValidator> m_catalogValidator;
+    QHash<QString, MethodHandler> m_handlers; // fixed after create()
+    std::unique_ptr<QObject> m_signalContext; // ends the ConnectionRegistry connection with the engine
+
+    std::shared_ptr<const ValidatorChain> m_chain; // read and swapped with std::atomic_load/store
+    mutable QMutex m_reloadMutex;                  // serializes reloads; guards the two below
+    QList<LoadedValidatorPlugin> m_plugins;
+    QJsonObject m_settings; // validatorSettings of the chain in force
+};

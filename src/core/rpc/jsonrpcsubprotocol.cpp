@@ -1,0 +1,362 @@
+#include "rpc/jsonrpcsubprotocol.h"
+
+#include "logging.h"
+#include "rpc/rpcengine.h"
+#include "rpc/wirejson.h"
+#include "rpc/wiresession.h"
+#include "trafficlog.h"
+
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QJsonObject>
+
+namespace {
+
+using Direction = TrafficEvent::Direction;
+using Kind = TrafficEvent::Kind;
+using Verdict = TrafficEvent::Verdict;
+
+constexpr int ParseErrorCode = -32700;
+constexpr int InvalidRequestCode = -32600;
+
+void appendResult(QByteArray &out, const QJsonValue &result, QByteArrayView id)
+{
+    out.append("{\"jsonrpc\":\"2.0\",\"result\":");
+    WireJson::appendValue(out, result);
+    out.append(",\"id\":");
+    out.append(id);
+    out.append('}');
+}
+
+void appendError(QByteArray &out, int code, const QString &message, const QJsonValue &data, QByteArrayView id)
+{
+    out.append("{\"jsonrpc\":\"2.0\",\"error\":{\"code\":");
+    out.append(QByteArray::number(code));
+    out.append(",\"message\":");
+    WireJson::appendString(out, message);
+    if (!data.isUndefined()) {
+        out.append(",\"data\":");
+        WireJson::appendValue(out, data);
+    }
+    out.append("},\"id\":");
+    out.append(id);
+    out.append('}');
+}
+
+// What became of one request object, for the traffic log.
+struct Handled
+{
+    bool replied = false;   // a reply was appended
+    bool errorReply = false;
+    Kind inKind = Kind::Request;
+    Verdict verdict = Verdict::None;
+    QString method;
+    QByteArray id;          // JSON text; empty for notifications and unreadable ids
+    QString reason;
+};
+
+class JsonRpcSession final : public WireSession
+{
+public:
+    JsonRpcSession(ConnectionLink &link, RpcEngine *engine, TrafficLog *log, const JsonRpcOptions &options)
+        : WireSession(link, engine, log)
+        , m_options(options)
+    {
+    }
+
+    void textMessage(const QByteArray &utf8) override;
+    void pushNotification(const QString &method, const QByteArray &paramsJson) override;
+
+private:
+    // Handles one request object (or what should have been one) and appends
+    // its reply, if any, to `out`. Returns false if the session is gone.
+    bool handle(const QJsonValue &request, QByteArrayView message, WireJson::Span span, QByteArray &out,
+                Handled &handled);
+    void replyMessageError(const QByteArray &utf8, const Arrival &arrival, int code, Verdict verdict,
+                           Kind inKind, const QString &data);
+    // The request's event and, when `latencyUs` >= 0, its reply's.
+    void logCall(const Handled &handled, const Arrival &arrival, const QByteArray &request,
+                 const QByteArray &reply, qint64 latencyUs);
+
+    JsonRpcOptions m_options;
+};
+
+void JsonRpcSession::textMessage(const QByteArray &utf8)
+{
+    const Arrival arrival = Arrival::now();
+    QJsonParseError parseError;
+    const QJsonDocument doc = QJsonDocument::fromJson(utf8, &parseError);
+    if (parseError.error != QJsonParseError::NoError) {
+        // QJsonDocument takes only objects and arrays: a lone scalar is JSON,
+        // just not a request.
+        if (WireJson::isJsonScalar(utf8))
+            replyMessageError(utf8, arrival, InvalidRequestCode, Verdict::InvalidRequest, Kind::Message,
+                              QStringLiteral("a request must be an object, a batch an array"));
+        else
+            replyMessageError(utf8, arrival, ParseErrorCode, Verdict::ParseError, Kind::Message,
+                              WireJson::parseErrorMessage(parseError));
+        return;
+    }
+
+    const qsizetype start = WireJson::skipWhitespace(utf8, 0);
+    const std::weak_ptr<char> life = lifeToken();
+
+    if (doc.isObject()) {
+        QByteArray out;
+        out.reserve(128); // most replies fit: one allocation
+        Handled handled;
+        if (!handle(doc.object(), utf8, WireJson::Span{start, utf8.size() - start}, out, handled))
+            return;
+        if (!handled.replied) {
+            if (logging())
+                logCall(handled, arrival, utf8, QByteArray(), -1);
+            return;
+        }
+        const qint64 latencyUs = arrival.elapsedUs();
+        const bool log = logging();
+        m_link.sendText(out);
+        if (log && !life.expired())
+            logCall(handled, arrival, utf8, out, latencyUs);
+        return;
+    }
+
+    // A batch.
+    const QJsonArray batch = doc.array();
+    const qsizetype count = batch.size();
+    if (count == 0) {
+        replyMessageError(utf8, arrival, InvalidRequestCode, Verdict::InvalidRequest, Kind::Batch,
+                          QStringLiteral("empty batch"));
+        return;
+    }
+    if (count > m_options.maxBatchSize) {
+        replyMessageError(utf8, arrival, InvalidRequestCode, Verdict::InvalidRequest, Kind::Batch,
+                          QStringLiteral("batch of %1 requests exceeds the limit of %2")
+                              .arg(count)
+                              .arg(m_options.maxBatchSize));
+        return;
+    }
+    if (logging()) {
+        TrafficEvent in = event(Direction::In, Kind::Batch);
+        in.timeMs = arrival.timeMs;
+        in.reason = QStringLiteral("%1 requests").arg(count);
+        record(std::move(in), utf8);
+    }
+
+    // The raw text of every element: exact ids and per-request log payloads.
+    std::vector<WireJson::Span> spans;
+    spans.reserve(size_t(count));
+    if (!WireJson::arrayElements(utf8, start, spans, count) || qsizetype(spans.size()) != count)
+        spans.clear();
+
+    QByteArray out;
+    out.reserve(count * 48);
+    out.append('[');
+    qsizetype replies = 0;
+    for (qsizetype i = 0; i < count; ++i) {
+        const qsizetype mark = out.size();
+        if (replies > 0)
+            out.append(',');
+        const qsizetype begin = out.size();
+        const WireJson::Span span = spans.empty() ? WireJson::Span{} : spans[size_t(i)];
+        Handled handled;
+        if (!handle(batch.at(i), utf8, span, out, handled))
+            return;
+        if (handled.replied)
+            ++replies;
+        else
+            out.truncate(mark);
+        if (logging()) {
+            const QByteArray request = span.isValid() ? span.in(utf8).toByteArray() : QByteArray();
+            if (handled.replied)
+                logCall(handled, arrival, request, out.mid(begin), arrival.elapsedUs());
+            else
+                logCall(handled, arrival, request, QByteArray(), -1);
+        }
+    }
+    if (replies == 0)
+        return; // only notifications: nothing to say
+    out.append(']');
+    const qint64 latencyUs = arrival.elapsedUs();
+    const bool log = logging();
+    m_link.sendText(out);
+    if (!log || life.expired())
+        return;
+    TrafficEvent reply = event(Direction::Out, Kind::Batch);
+    reply.latencyUs = latencyUs;
+    reply.reason = QStringLiteral("%1 replies").arg(replies);
+    record(std::move(reply), out);
+}
+
+bool JsonRpcSession::handle(const QJsonValue &request, QByteArrayView message, WireJson::Span span,
+                            QByteArray &out, Handled &handled)
+{
+    QString invalid;
+    QJsonObject object;
+    bool hasId = false;
+    QJsonValue method;
+    QJsonValue params;
+
+    if (!request.isObject()) {
+        invalid = QStringLiteral("a request must be an object");
+    } else {
+        object = request.toObject();
+        const auto idIt = object.constFind(QLatin1String("id"));
+        hasId = idIt != object.constEnd();
+        if (hasId) {
+            const QJsonValue id = idIt.value();
+            if (id.isString() || id.isDouble() || id.isNull()) {
+                const WireJson::Span raw = id.isDouble() && span.isValid()
+                    ? WireJson::findMember(message, span.begin, QLatin1String("id"))
+                    : WireJson::Span{};
+                handled.id = WireJson::idText(id, raw.isValid() ? raw.in(message) : QByteArrayView());
+            } else {
+                invalid = QStringLiteral("\"id\" must be a string, a number or null");
+            }
+        }
+        if (invalid.isEmpty()) {
+            const auto version = object.constFind(QLatin1String("jsonrpc"));
+            method = object.value(QLatin1String("method"));
+            const auto paramsIt = object.constFind(QLatin1String("params"));
+            if (paramsIt != object.constEnd())
+                params = paramsIt.value();
+            else
+                params = QJsonValue(QJsonValue::Undefined);
+            if (version == object.constEnd() || !version.value().isString()
+                || version.value().toString() != QLatin1String("2.0"))
+                invalid = QStringLiteral("\"jsonrpc\" must be \"2.0\"");
+            else if (method.isUndefined())
+                invalid = QStringLiteral("\"method\" is missing");
+            else if (!method.isString())
+                invalid = QStringLiteral("\"method\" must be a string");
+            else if (!params.isUndefined() && !params.isArray() && !params.isObject())
+                invalid = QStringLiteral("\"params\" must be an array or an object");
+        }
+    }
+
+    if (!invalid.isEmpty()) {
+        // An invalid request is answered even without an id; the id is
+        // echoed when it could be read, else null.
+        handled.replied = true;
+        handled.errorReply = true;
+        handled.inKind = hasId ? Kind::Request : Kind::Message;
+        handled.verdict = Verdict::InvalidRequest;
+        handled.reason = invalid;
+        if (method.isString())
+            handled.method = method.toString();
+        appendError(out, InvalidRequestCode, standardMessage(InvalidRequestCode), invalid,
+                    handled.id.isEmpty() ? QByteArrayView("null") : QByteArrayView(handled.id));
+        return true;
+    }
+
+    handled.method = method.toString();
+    handled.inKind = hasId ? Kind::Request : Kind::Notification;
+    const std::weak_ptr<char> life = lifeToken();
+    const CallOutcome outcome = m_engine->call(m_context, handled.method, params);
+    if (life.expired())
+        return false;
+    handled.verdict = verdictOf(outcome.verdict);
+    if (outcome.ok()) {
+        if (hasId) {
+            handled.replied = true;
+            appendResult(out, outcome.result, handled.id);
+        }
+        return true;
+    }
+    const RpcError error = normalizedError(outcome);
+    handled.reason = describeFailure(outcome, error);
+    if (hasId) {
+        handled.replied = true;
+        handled.errorReply = true;
+        appendError(out, error.code, error.message, error.data, handled.id);
+    }
+    return true;
+}
+
+void JsonRpcSession::replyMessageError(const QByteArray &utf8, const Arrival &arrival, int code, Verdict verdict,
+                                       Kind inKind, const QString &data)
+{
+    qCDebug(lcRpcWire) << "connection" << m_context.connectionId << "jsonrpc error" << code << data;
+    QByteArray out;
+    appendError(out, code, standardMessage(code), data, "null");
+    const qint64 latencyUs = arrival.elapsedUs();
+    const bool log = logging();
+    if (log) {
+        TrafficEvent in = event(Direction::In, inKind);
+        in.timeMs = arrival.timeMs;
+        in.verdict = verdict;
+        in.reason = data;
+        record(std::move(in), utf8);
+    }
+    const std::weak_ptr<char> life = lifeToken();
+    m_link.sendText(out);
+    if (!log || life.expired())
+        return;
+    TrafficEvent reply = event(Direction::Out, Kind::Error);
+    reply.requestId = QByteArrayLiteral("null");
+    reply.verdict = verdict;
+    reply.reason = data;
+    reply.latencyUs = latencyUs;
+    record(std::move(reply), out);
+}
+
+void JsonRpcSession::logCall(const Handled &handled, const Arrival &arrival, const QByteArray &request,
+                             const QByteArray &reply, qint64 latencyUs)
+{
+    TrafficEvent in = event(Direction::In, handled.inKind);
+    in.timeMs = arrival.timeMs;
+    in.method = handled.method;
+    in.requestId = handled.id;
+    in.verdict = handled.verdict;
+    in.reason = handled.reason;
+    record(std::move(in), request);
+    if (latencyUs < 0)
+        return;
+    TrafficEvent out = event(Direction::Out, handled.errorReply ? Kind::Error : Kind::Response);
+    out.method = handled.method;
+    out.requestId = handled.id.isEmpty() ? QByteArrayLiteral("null") : handled.id;
+    out.verdict = handled.verdict;
+    out.reason = handled.reason;
+    out.latencyUs = latencyUs;
+    record(std::move(out), reply);
+}
+
+void JsonRpcSession::pushNotification(const QString &method, const QByteArray &paramsJson)
+{
+    QByteArray out;
+    out.reserve(40 + method.size() + paramsJson.size());
+    out.append("{\"jsonrpc\":\"2.0\",\"method\":");
+    WireJson::appendString(out, method);
+    if (!paramsJson.isEmpty()) {
+        out.append(",\"params\":");
+        out.append(paramsJson);
+    }
+    out.append('}');
+    const bool log = logging();
+    const std::weak_ptr<char> life = lifeToken();
+    m_link.sendText(out);
+    if (!log || life.expired())
+        return;
+    TrafficEvent push = event(Direction::Out, Kind::Push);
+    push.method = method;
+    record(std::move(push), out);
+}
+
+} // namespace
+
+JsonRpcSubprotocol::JsonRpcSubprotocol(RpcEngine *engine, TrafficLog *log, JsonRpcOptions options)
+    : m_engine(engine)
+    , m_log(log)
+    , m_options(options)
+{
+    Q_ASSERT(engine);
+}
+
+QString JsonRpcSubprotocol::description() const
+{
+    return QStringLiteral("JSON-RPC 2.0: requests, notifications and batches; errors are replies");
+}
+
+std::unique_ptr<ProtocolSession> JsonRpcSubprotocol::createSession(ConnectionLink &link)
+{
+    return std::make_unique<JsonRpcSession>(link, m_engine, m_log, m_options);
+}

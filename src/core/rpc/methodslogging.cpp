@@ -1,0 +1,3 @@
+#include "methodslogging.h"
+
+Q_LOGGING_CATEGORY(lcMethods, "switchboard.methods", QtInfoMsg)

@@ -1,0 +1,58 @@
+#pragma once
+
+#include "rpc/rpcengine.h"
+#include "subprotocol.h"
+#include "trafficlog.h"
+
+#include <chrono>
+#include <memory>
+
+// What the bundled protocol sessions (jsonrpc, dm-rpc) share: the call
+// context, the engine, traffic log events, and a guard against being
+// destroyed while a handler runs (a handler that closes its own connection
+// can end the session before the call returns).
+class WireSession : public ProtocolSession
+{
+public:
+    using Clock = std::chrono::steady_clock;
+
+    WireSession(ConnectionLink &link, RpcEngine *engine, TrafficLog *log);
+    ~WireSession() override; // tells the engine the connection is gone
+
+protected:
+    // When a message arrived, for event times and latencies.
+    struct Arrival
+    {
+        qint64 timeMs;
+        Clock::time_point at;
+        static Arrival now();
+        qint64 elapsedUs() const;
+    };
+
+    // Alive as long as the session; copy it into a weak_ptr before calling
+    // out (engine, link) and check expired() afterwards.
+    std::weak_ptr<char> lifeToken() const { return m_life; }
+
+    bool logging() const { return m_log && m_log->isEnabled(); }
+    TrafficEvent event(TrafficEvent::Direction direction, TrafficEvent::Kind kind) const;
+    // Sets the payload (shared or cut at the cap) and appends the event.
+    void record(TrafficEvent &&event, const QByteArray &payload);
+
+    static TrafficEvent::Verdict verdictOf(CallOutcome::Verdict verdict);
+    // The error of a failed call with the engine's blanks filled in: the
+    // standard code and message for the verdict, and error.data of
+    // PRODUCT.md section 3 (`{"reason":"unknown"}` ...). A null data counts
+    // as not given, and stays undefined unless the verdict supplies one.
+    static RpcError normalizedError(const CallOutcome &outcome);
+    // One line for the traffic log and close reasons: "refused by X: ...".
+    static QString describeFailure(const CallOutcome &outcome, const RpcError &error);
+    static QString standardMessage(int code);
+
+    ConnectionLink &m_link;
+    RpcEngine *m_engine;
+    TrafficLog *m_log;
+    CallContext m_context;
+
+private:
+    std::shared_ptr<char> m_life;
+};

@@ -1,0 +1,226 @@
+#include "trafficlog.h"
+
+#include <QDateTime>
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QJsonValue>
+#include <QTimeZone>
+
+#include <algorithm>
+
+namespace {
+TrafficLog::Limits sane(TrafficLog::Limits limits)
+{
+    limits.capacity = std::max(1, limits.capacity);
+    limits.payloadCapBytes = std::max(0, limits.payloadCapBytes);
+    limits.payloadBudgetBytes = std::max<qint64>(0, limits.payloadBudgetBytes);
+    return limits;
+}
+
+// Longest prefix of `bytes` of at most `cap` bytes that does not end inside
+// a UTF-8 sequence.
+qsizetype utf8Prefix(const QByteArray &bytes, qsizetype cap)
+{
+    if (bytes.size() <= cap)
+        return bytes.size();
+    qsizetype n = cap;
+    // Step back over continuation bytes to the lead byte of the cut character.
+    while (n > 0 && (static_cast<unsigned char>(bytes.at(n)) & 0xC0) == 0x80)
+        --n;
+    return n;
+}
+} // namespace
+
+QLatin1String TrafficEvent::directionName(Direction direction)
+{
+    return direction == Direction::In ? QLatin1String("in") : QLatin1String("out");
+}
+
+QLatin1String TrafficEvent::kindName(Kind kind)
+{
+    switch (kind) {
+    case Kind::Request: return QLatin1String("request");
+    case Kind::Notification: return QLatin1String("notification");
+    case Kind::Response: return QLatin1String("response");
+    case Kind::Error: return QLatin1String("error");
+    case Kind::Push: return QLatin1String("push");
+    case Kind::Batch: return QLatin1String("batch");
+    case Kind::Close: return QLatin1String("close");
+    case Kind::Message: return QLatin1String("message");
+    }
+    return QLatin1String("message");
+}
+
+QLatin1String TrafficEvent::verdictName(Verdict verdict)
+{
+    switch (verdict) {
+    case Verdict::None: return QLatin1String();
+    case Verdict::Accepted: return QLatin1String("accepted");
+    case Verdict::UnknownMethod: return QLatin1String("unknown");
+    case Verdict::DisabledMethod: return QLatin1String("disabled");
+    case Verdict::InvalidParams: return QLatin1String("invalid-params");
+    case Verdict::Refused: return QLatin1String("refused");
+    case Verdict::HandlerFailed: return QLatin1String("handler-failed");
+    case Verdict::ParseError: return QLatin1String("parse-error");
+    case Verdict::InvalidRequest: return QLatin1String("invalid-request");
+    }
+    return QLatin1String();
+}
+
+QJsonObject TrafficEvent::toJson() const
+{
+    const auto orNull = [](const QString &s) { return s.isEmpty() ? QJsonValue() : QJsonValue(s); };
+    QJsonObject o;
+    o.insert(QLatin1String("id"), double(id));
+#if QT_VERSION >= QT_VERSION_CHECK(6, 5, 0)
+    const QDateTime time = QDateTime::fromMSecsSinceEpoch(timeMs, QTimeZone::UTC);
+#else
+    const QDateTime time = QDateTime::fromMSecsSinceEpoch(timeMs, Qt::UTC);
+#endif
+    o.insert(QLatin1String("time"), time.toString(Qt::ISODateWithMs));
+    o.insert(QLatin1String("connection"), double(connectionId));
+    o.insert(QLatin1String("direction"), directionName(direction));
+    o.insert(QLatin1String("kind"), kindName(kind));
+    o.insert(QLatin1String("subprotocol"), subprotocol);
+    o.insert(QLatin1String("method"), orNull(method));
+    o.insert(QLatin1String("requestId"),
+             requestId.isEmpty() ? QJsonValue() : QJsonValue(QString::fromUtf8(requestId)));
+    o.insert(QLatin1String("verdict"),
+             verdict == Verdict::None ? QJsonValue() : QJsonValue(verdictName(verdict)));
+    o.insert(QLatin1String("reason"), orNull(reason));
+    o.insert(QLatin1String("size"), double(size));
+    o.insert(QLatin1String("payload"), QString::fromUtf8(payload));
+    o.insert(QLatin1String("truncated"), truncated);
+    o.insert(QLatin1String("latencyUs"), latencyUs < 0 ? QJsonValue() : QJsonValue(double(latencyUs)));
+    return o;
+}
+
+QByteArray TrafficEvent::toJsonLine() const
+{
+    QByteArray line = QJsonDocument(toJson()).toJson(QJsonDocument::Compact);
+    line += '\n';
+    return line;
+}
+
+QJsonObject TrafficLog::Slice::toJson() const
+{
+    QJsonArray list;
+    for (const TrafficEvent &e : events)
+        list.append(e.toJson());
+    return QJsonObject{
+        {QLatin1String("events"), list},
+        {QLatin1String("dropped"), double(dropped)},
+        {QLatin1String("nextAfter"), double(nextAfterId)},
+        {QLatin1String("more"), more},
+    };
+}
+
+TrafficLog::TrafficLog()
+    : TrafficLog(Limits{})
+{
+}
+
+TrafficLog::TrafficLog(const Limits &limits)
+    : m_limits(sane(limits))
+    , m_ring(size_t(m_limits.capacity))
+{
+}
+
+void TrafficLog::setPayload(TrafficEvent &event, const QByteArray &payload) const
+{
+    if (event.size == 0)
+        event.size = payload.size();
+    const qsizetype cap = m_limits.payloadCapBytes;
+    if (payload.size() > cap) {
+        event.payload = QByteArray(payload.constData(), utf8Prefix(payload, cap));
+        event.truncated = true;
+    } else if (payload.capacity() - payload.size() > 64 + payload.size() / 4) {
+        // A buffer with much slack (QString::toUtf8 reserves 3 bytes per
+        // character): keep an exact copy, not the whole allocation.
+        event.payload = QByteArray(payload.constData(), payload.size());
+    } else {
+        event.payload = payload;
+    }
+}
+
+quint64 TrafficLog::append(TrafficEvent &&event)
+{
+    if (!isEnabled())
+        return 0;
+    if (event.timeMs == 0)
+        event.timeMs = QDateTime::currentMSecsSinceEpoch();
+    const qint64 bytes = event.payload.size();
+    const quint64 capacity = m_ring.size();
+    quint64 id = 0;
+    {
+        QMutexLocker locker(&m_mutex);
+        id = m_nextId++;
+        event.id = id;
+        // Make room: the ring holds `capacity` events and `payloadBudgetBytes`.
+        while (m_firstId < id
+               && (id - m_firstId >= capacity || m_payloadBytes + bytes > m_limits.payloadBudgetBytes)) {
+            TrafficEvent &old = slot(m_firstId);
+            m_payloadBytes -= old.payload.size();
+            if (m_firstId % capacity != id % capacity)
+                old.payload = QByteArray(); // evicted early for the byte budget
+            ++m_firstId;
+        }
+        // The previous occupant of the slot leaves in `event` and is freed
+        // after the lock is released.
+        std::swap(slot(id), event);
+        m_payloadBytes += bytes;
+        m_latestId.store(id, std::memory_order_release);
+    }
+    return id;
+}
+
+TrafficLog::Slice TrafficLog::eventsAfter(quint64 afterId, int maxCount) const
+{
+    Slice result;
+    maxCount = std::max(0, maxCount);
+    QMutexLocker locker(&m_mutex);
+    if (afterId >= m_nextId) {
+        // An id from the future (another server run): start over from now.
+        result.nextAfterId = m_nextId - 1;
+        return result;
+    }
+    const quint64 begin = std::max(afterId + 1, m_firstId);
+    result.dropped = begin - (afterId + 1);
+    const quint64 end = std::min<quint64>(m_nextId, begin + quint64(maxCount));
+    result.events.reserve(qsizetype(end - begin));
+    for (quint64 id = begin; id < end; ++id)
+        result.events.append(slot(id));
+    result.nextAfterId = end - 1;
+    result.more = end < m_nextId;
+    return result;
+}
+
+quint64 TrafficLog::firstId() const
+{
+    QMutexLocker locker(&m_mutex);
+    return m_firstId;
+}
+
+int TrafficLog::size() const
+{
+    QMutexLocker locker(&m_mutex);
+    return int(m_nextId - m_firstId);
+}
+
+quint64 TrafficLog::droppedCount() const
+{
+    QMutexLocker locker(&m_mutex);
+    return m_firstId - 1;
+}
+
+void TrafficLog::clear()
+{
+    // Build the empty ring outside the lock and free the old one after it.
+    std::vector<TrafficEvent> fresh(m_ring.size());
+    {
+        QMutexLocker locker(&m_mutex);
+        m_ring.swap(fresh);
+        m_firstId = m_nextId;
+        m_payloadBytes = 0;
+    }
+}

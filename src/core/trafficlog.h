@@ -1,0 +1,142 @@
+#pragma once
+
+#include <QByteArray>
+#include <QJsonObject>
+#include <QList>
+#include <QMutex>
+#include <QString>
+
+#include <atomic>
+#include <vector>
+
+// One thing that crossed the wire (or was refused on it): a request, a reply,
+// a push, a batch, a close the server started. Plain data, cheap to copy
+// (the strings and the payload are implicitly shared).
+struct TrafficEvent
+{
+    enum class Direction : quint8 { In, Out };
+    enum class Kind : quint8 {
+        Request,      // a call that expects a reply
+        Notification, // a call without reply (JSON-RPC: no id; dm-rpc: requestId null)
+        Response,     // a successful reply
+        Error,        // an error reply (JSON-RPC error object)
+        Push,         // a server-initiated notification (pub/sub, dashboard)
+        Batch,        // a whole JSON-RPC batch message, in or out
+        Close,        // the server closed the connection because of a message
+        Message       // an inbound message that could not be read as a call
+    };
+    enum class Verdict : quint8 {
+        None,           // not a verdict-carrying event (push, batch wrapper)
+        Accepted,
+        UnknownMethod,
+        DisabledMethod,
+        InvalidParams,
+        Refused,        // refused by a policy validator; `reason` names it
+        HandlerFailed,
+        ParseError,
+        InvalidRequest
+    };
+
+    quint64 id = 0;            // assigned by TrafficLog::append, starts at 1
+    qint64 timeMs = 0;         // ms since the epoch; 0: TrafficLog::append stamps it
+    quint64 connectionId = 0;
+    qint64 size = 0;           // bytes of the message (or batch element) as sent
+    qint64 latencyUs = -1;     // request → reply, on replies; -1: not applicable
+    Direction direction = Direction::In;
+    Kind kind = Kind::Message;
+    Verdict verdict = Verdict::None;
+    bool truncated = false;    // payload was cut at the log's payload cap
+    QString subprotocol;
+    QString method;
+    QByteArray requestId;      // JSON text exactly as sent (`1.0`, `"a"`, `null`); empty: none
+    QString reason;            // why: validator, error message, close reason
+    QByteArray payload;        // the JSON text (UTF-8), possibly truncated
+
+    // Fields: id, time (ISO 8601 UTC, ms), connection, direction, kind,
+    // subprotocol, method, requestId, verdict, reason, size, payload,
+    // truncated, latencyUs. Absent optional values are null.
+    QJsonObject toJson() const;
+    // One line of JSON Lines export: compact JSON and '\n'.
+    QByteArray toJsonLine() const;
+
+    static QLatin1String directionName(Direction direction);
+    static QLatin1String kindName(Kind kind);
+    static QLatin1String verdictName(Verdict verdict); // empty for None
+};
+
+// The RPC traffic of the whole server: one bounded ring of events with
+// increasing 64-bit ids. Worker threads append concurrently; the dashboard,
+// the HTTP API and the export read "everything after id N" from any thread.
+// No signal per event: views poll latestId() at a steady rate and fetch in
+// batches.
+class TrafficLog
+{
+public:
+    struct Limits
+    {
+        int capacity = 50'000;                       // events held at most
+        int payloadCapBytes = 64 * 1024;             // one event's payload is cut here
+        qint64 payloadBudgetBytes = 64 * 1024 * 1024; // payload bytes held at most, all events
+    };
+
+    struct Slice
+    {
+        QList<TrafficEvent> events; // oldest first
+        quint64 dropped = 0;        // events after the asked id that are gone (overwritten or cleared)
+        quint64 nextAfterId = 0;    // pass as `afterId` next time
+        bool more = false;          // more events are waiting beyond this slice
+
+        // {"events":[event...], "dropped":N, "nextAfter":id, "more":bool}
+        // (the body of GET /api/traffic?after=N).
+        QJsonObject toJson() const;
+    };
+
+    TrafficLog();
+    explicit TrafficLog(const Limits &limits);
+    TrafficLog(const TrafficLog &) = delete;
+    TrafficLog &operator=(const TrafficLog &) = delete;
+
+    const Limits &limits() const { return m_limits; }
+
+    // Disabled: append() drops events, and the protocols skip building them.
+    bool isEnabled() const { return m_enabled.load(std::memory_order_relaxed); }
+    void setEnabled(bool enabled) { m_enabled.store(enabled, std::memory_order_relaxed); }
+
+    // Puts `payload` into `event`: shared when small, copied and cut at the
+    // payload cap (on a UTF-8 character boundary) when large. Sets `size` to
+    // the full length unless `size` is already set. Call outside any lock.
+    void setPayload(TrafficEvent &event, const QByteArray &payload) const;
+
+    // Stores the event and returns its id (0 when disabled). Thread-safe.
+    quint64 append(TrafficEvent &&event);
+
+    // Events with an id greater than `afterId`, oldest first, at most
+    // `maxCount`. Thread-safe.
+    Slice eventsAfter(quint64 afterId, int maxCount = 1000) const;
+
+    // The id of the newest event (0: none yet). Lock-free; poll it.
+    quint64 latestId() const { return m_latestId.load(std::memory_order_acquire); }
+    // The id of the oldest event still held (latestId() + 1 when empty).
+    quint64 firstId() const;
+    int size() const;
+    // Events no longer held: overwritten by newer ones, evicted for the
+    // payload budget, or cleared.
+    quint64 droppedCount() const;
+
+    // Forgets every held event; ids keep increasing.
+    void clear();
+
+private:
+    TrafficEvent &slot(quint64 id) { return m_ring[size_t(id % m_ring.size())]; }
+    const TrafficEvent &slot(quint64 id) const { return m_ring[size_t(id % m_ring.size())]; }
+
+    const Limits m_limits;
+    std::atomic<bool> m_enabled{true};
+    std::atomic<quint64> m_latestId{0};
+
+    mutable QMutex m_mutex;
+    std::vector<TrafficEvent> m_ring; // slot of id = id % capacity
+    quint64 m_firstId = 1;            // oldest held id
+    quint64 m_nextId = 1;             // id of the next event
+    qint64 m_payloadBytes = 0;        // payload bytes of the held events
+};
