@@ -53,6 +53,7 @@ QJsonObject RefusedHandshake::toJson() const
         {"userAgent", userAgent},
         {"offeredSubprotocols", QJsonArray::fromStringList(offeredSubprotocols)},
         {"status", status},
+        {"cause", cause},
         {"reason", reason},
     };
 }
@@ -186,7 +187,7 @@ void ConnectionRegistry::recordRefusal(RefusedHandshake refusal)
     {
         QMutexLocker locker(&m_mutex);
         id = refusal.id = m_nextRefusalId++;
-        ++m_refusalsByStatus[refusal.status];
+        ++m_refusalsByCause[refusal.cause];
         m_refusals.push_back(std::move(refusal));
         while (m_refusals.size() > size_t(RefusalHistory))
             m_refusals.pop_front();
@@ -219,8 +220,8 @@ TrafficTotals ConnectionRegistry::totals() const
     return t;
 }
 
-QHash<int, quint64> ConnectionRegistry::refusalsByStatus() const
+QHash<QString, quint64> ConnectionRegistry::refusalsByCause() const
 {
     QMutexLocker locker(&m_mutex);
-    return m_refusalsByStatus;
+    return m_refusalsByCause;
 }

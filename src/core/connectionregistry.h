@@ -64,6 +64,7 @@ struct RefusedHandshake
     QString userAgent;
     QStringList offeredSubprotocols;
     int status = 0;      // HTTP status sent, 0 when the connection was just closed
+    QString cause;       // short kind: version, key, subprotocol, origin, token, limit, head_size, ...
     QString reason;
 
     QJsonObject toJson() const;
@@ -114,8 +115,8 @@ public:
     quint64 totalOpened() const { return m_totalOpened.load(std::memory_order_relaxed); }
     quint64 totalRefused() const { return m_totalRefused.load(std::memory_order_relaxed); }
     TrafficTotals totals() const;
-    // Refused handshakes since start, by HTTP status (0: closed without an answer).
-    QHash<int, quint64> refusalsByStatus() const;
+    // Refused handshakes since start, by cause.
+    QHash<QString, quint64> refusalsByCause() const;
 
 signals:
     void connectionOpened(quint64 id);
@@ -136,7 +137,7 @@ private:
     mutable QMutex m_mutex;
     QHash<quint64, Entry> m_entries;
     std::deque<RefusedHandshake> m_refusals;
-    QHash<int, quint64> m_refusalsByStatus;
+    QHash<QString, quint64> m_refusalsByCause;
     TrafficTotals m_closedTotals; // counters of connections that are gone
     quint64 m_nextRefusalId = 1;
     std::atomic<quint64> m_nextId{1};

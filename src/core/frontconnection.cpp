@@ -73,7 +73,7 @@ void FrontConnection::onTimeout()
     if (m_requestStarted) {
         qCInfo(lcHttp) << "request head from" << m_socket->peerAddress().toString()
                        << "not complete within" << m_context->limits.headTimeoutMs << "ms; closing";
-        recordHeadFailure(0, QStringLiteral("request head not complete within %1 ms")
+        recordHeadFailure(0, "head_timeout", QStringLiteral("request head not complete within %1 ms")
                                  .arg(m_context->limits.headTimeoutMs),
                           m_socket->peek(m_context->limits.maxHeadBytes));
     }
@@ -98,7 +98,7 @@ void FrontConnection::processInput()
         case RequestHead::Status::Incomplete:
             return;
         case RequestHead::Status::TooLarge:
-            recordHeadFailure(431, QStringLiteral("request head over %1 bytes").arg(maxHead), peeked);
+            recordHeadFailure(431, "head_size", QStringLiteral("request head over %1 bytes").arg(maxHead), peeked);
             respondAndClose(HttpResponse::json(
                 431, QStringLiteral("request head over %1 bytes").arg(maxHead)));
             return;
@@ -111,7 +111,7 @@ void FrontConnection::processInput()
         RequestHead head;
         QString error;
         if (!RequestHead::parse(peeked.left(headLength), &head, &error)) {
-            recordHeadFailure(400, error, peeked);
+            recordHeadFailure(400, "malformed", error, peeked);
             respondAndClose(HttpResponse::json(400, error));
             return;
         }
@@ -126,7 +126,7 @@ bool FrontConnection::handleUpgrade(const RequestHead &head)
 {
     if (m_role == ListenerRole::HttpOnly) {
         const QString message = QStringLiteral("WebSocket is served on its own port %1").arg(m_context->wsPort);
-        recordHeadFailure(400, message, QByteArray());
+        recordHeadFailure(400, "wrong_port", message, QByteArray());
         respondAndClose(HttpResponse::json(400, message));
         return false;
     }
@@ -242,7 +242,8 @@ void FrontConnection::halfCloseWhenFlushed()
 #endif
 }
 
-void FrontConnection::recordHeadFailure(int status, const QString &reason, const QByteArray &partialHead)
+void FrontConnection::recordHeadFailure(int status, const char *cause, const QString &reason,
+                                        const QByteArray &partialHead)
 {
     // Only what looks like a WebSocket handshake belongs in the refused-handshake list.
     if (!partialHead.isNull() && !partialHead.toLower().contains("websocket"))
@@ -252,6 +253,7 @@ void FrontConnection::recordHeadFailure(int status, const QString &reason, const
     refusal.peerAddress = m_socket->peerAddress();
     refusal.peerPort = m_socket->peerPort();
     refusal.status = status;
+    refusal.cause = QLatin1String(cause);
     refusal.reason = reason;
     m_context->connections->recordRefusal(std::move(refusal));
 }

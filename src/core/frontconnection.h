@@ -57,7 +57,7 @@ private:
     void respondAndClose(const QByteArray &response);
     void halfCloseWhenFlushed();
     void finish();
-    void recordHeadFailure(int status, const QString &reason, const QByteArray &partialHead);
+    void recordHeadFailure(int status, const char *cause, const QString &reason, const QByteArray &partialHead);
 
     QTcpSocket *m_socket;
     ListenerRole m_role;

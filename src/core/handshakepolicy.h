@@ -23,6 +23,7 @@ struct HandshakeVerdict
     bool accepted = false;
     QString subprotocol;          // accepted: the one the 101 names
     int status = 0;               // refused: the HTTP status
+    QString cause;                // refused: short machine-readable kind ("version", "subprotocol", ...)
     QString reason;               // refused: why, for the body and the registry
     HttpResponse::Headers headers;
     QByteArray extraJson;         // refused: more members for the JSON body

@@ -69,12 +69,14 @@ bool RequestHead::parse(const QByteArray &head, RequestHead *out, QString *error
     }
     lines.removeLast();
     lines.removeLast();
+    out->longestLine = 0;
     for (QByteArray &line : lines) {
         if (!line.endsWith('\r')) {
             *error = QStringLiteral("line not terminated by CRLF");
             return false;
         }
         line.chop(1);
+        out->longestLine = qMax(out->longestLine, int(line.size()));
     }
 
     const QList<QByteArray> requestLine = lines.first().split(' ');

@@ -24,6 +24,7 @@ public:
     QByteArray target;       // as sent: path plus optional query
     QByteArray version;      // "HTTP/1.1"
     QList<QPair<QByteArray, QByteArray>> headers; // names as sent, values trimmed
+    int longestLine = 0;     // bytes of the longest line (request line or field), without CRLF
 
     QByteArray path() const;
     QUrlQuery query() const;

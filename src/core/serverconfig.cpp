@@ -16,7 +16,9 @@ bool readInt(const QJsonValue &v, qint64 min, qint64 max, qint64 *out)
     if (!v.isDouble())
         return false;
     const double d = v.toDouble();
-    if (d != double(qint64(d)) || d < double(min) || d > double(max))
+    // Range first: converting a double outside qint64 (1e300 in a config
+    // file) to qint64 is undefined behaviour (tst_config, wrongType).
+    if (d < double(min) || d > double(max) || d != double(qint64(d)))
         return false;
     *out = qint64(d);
     return true;

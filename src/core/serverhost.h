@@ -24,6 +24,9 @@ public:
     ~ServerHost() override; // stops the server if it still runs
 
     const ServerConfig &config() const { return m_config; }
+    // The config of the next start() (the dashboard's "restart on another
+    // port"); a running server keeps the one it was started with.
+    void setConfig(const ServerConfig &config) { m_config = config; }
     ConnectionRegistry *connections() const { return m_connections.get(); }
     SubprotocolRegistry *subprotocols() const { return m_subprotocols.get(); }
     // Extra HTTP routes (admin API, console); call before start().

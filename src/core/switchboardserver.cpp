@@ -125,6 +125,10 @@ void SwitchboardServer::start()
             return;
         }
         m_listeners << listener;
+        // With --ws-port 0 the system picks the port: the hint in the 400 on
+        // the HTTP port must name the real one, not 0 (tst_handshake).
+        if (p.role == ListenerRole::WebSocketOnly)
+            m_frontContext.wsPort = listener->port();
         urls << listenerUrl(m_config.host, listener->port(), m_config.tlsEnabled(),
                             p.role == ListenerRole::WebSocketOnly);
     }

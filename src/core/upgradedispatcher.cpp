@@ -28,12 +28,7 @@ UpgradeDispatcher::UpgradeDispatcher(const ServerConfig &config, SubprotocolRegi
     , m_subprotocols(subprotocols)
     , m_connections(connections)
     , m_workers(workers)
-    , m_webSockets(QStringLiteral("Switchboard"), QWebSocketServer::NonSecureMode)
 {
-    // The head was checked before the handover; the server only has to
-    // answer 101 naming the subprotocol the policy chose.
-    m_webSockets.setMaxPendingConnections(std::numeric_limits<int>::max());
-    connect(&m_webSockets, &QWebSocketServer::newConnection, this, &UpgradeDispatcher::onNewConnection);
 }
 
 UpgradeDispatcher::~UpgradeDispatcher()
@@ -42,6 +37,27 @@ UpgradeDispatcher::~UpgradeDispatcher()
         if (p->socket)
             p->socket->deleteLater();
     }
+}
+
+QWebSocketServer *UpgradeDispatcher::serverFor(const QString &subprotocol)
+{
+    // The head was checked before the handover; the server only has to
+    // answer 101 naming the subprotocol the policy chose. One server per
+    // subprotocol, because QWebSocketServer reads its supported list when
+    // the queued handshake runs, not in handleConnection(): a single server
+    // re-set to each handshake's choice answered handshakes that arrived
+    // together with another one's choice, or with none (tst_handshake,
+    // simultaneousHandshakesKeepTheirOwnChoice). At most one server per
+    // registered subprotocol name.
+    QWebSocketServer *&server = m_webSockets[subprotocol];
+    if (!server) {
+        server = new QWebSocketServer(QStringLiteral("Switchboard"), QWebSocketServer::NonSecureMode, this);
+        server->setMaxPendingConnections(std::numeric_limits<int>::max());
+        server->setSupportedSubprotocols({subprotocol});
+        QWebSocketServer *s = server;
+        connect(s, &QWebSocketServer::newConnection, this, [this, s] { onNewConnection(s); });
+    }
+    return server;
 }
 
 QByteArray UpgradeDispatcher::keyOf(const QHostAddress &peer, quint16 peerPort, quint16 localPort)
@@ -80,6 +96,7 @@ QByteArray UpgradeDispatcher::dispatch(QTcpSocket *socket, const RequestHead &he
         for (const QByteArray &p : head.headerTokens("sec-websocket-protocol"))
             refusal.offeredSubprotocols << QString::fromLatin1(p);
         refusal.status = verdict.status;
+        refusal.cause = verdict.cause;
         refusal.reason = verdict.reason;
         qCInfo(lcHandshake).noquote() << "refused" << info.peer() << info.path << verdict.status
                                       << verdict.reason;
@@ -103,17 +120,17 @@ QByteArray UpgradeDispatcher::dispatch(QTcpSocket *socket, const RequestHead &he
                 pending->socket->deleteLater();
         }
     });
-    // Only the chosen one, so the 101 names exactly what the policy decided.
-    m_webSockets.setSupportedSubprotocols({verdict.subprotocol});
-    // handleConnection() sees the buffered head and processes it on the next
-    // event-loop pass (a queued connection); newConnection follows.
-    m_webSockets.handleConnection(socket);
+    // A server that supports only the chosen one, so the 101 names exactly
+    // what the policy decided. handleConnection() sees the buffered head and
+    // processes it on the next event-loop pass (a queued connection);
+    // newConnection follows.
+    serverFor(verdict.subprotocol)->handleConnection(socket);
     return QByteArray();
 }
 
-void UpgradeDispatcher::onNewConnection()
+void UpgradeDispatcher::onNewConnection(QWebSocketServer *server)
 {
-    while (QWebSocket *ws = m_webSockets.nextPendingConnection()) {
+    while (QWebSocket *ws = server->nextPendingConnection()) {
         const QByteArray key = keyOf(ws->peerAddress(), ws->peerPort(), ws->localPort());
         const std::shared_ptr<Pending> pending = m_pending.take(key);
         if (!pending || !pending->socket) {
@@ -126,7 +143,7 @@ void UpgradeDispatcher::onNewConnection()
         socket->disconnect(this);
         // QWebSocketServer would delete the socket on disconnect from this
         // thread, under the QWebSocket that owns it on another.
-        QObject::disconnect(socket, nullptr, &m_webSockets, nullptr);
+        QObject::disconnect(socket, nullptr, server, nullptr);
         // The server-side QWebSocket does not own its TCP socket; it must,
         // so that both move to the worker thread together.
         socket->setParent(ws);

@@ -37,13 +37,16 @@ public:
 
 private:
     struct Pending;
-    void onNewConnection();
+    QWebSocketServer *serverFor(const QString &subprotocol);
+    void onNewConnection(QWebSocketServer *server);
     static QByteArray keyOf(const QHostAddress &peer, quint16 peerPort, quint16 localPort);
 
     ServerConfig m_config;
     SubprotocolRegistry *m_subprotocols;
     ConnectionRegistry *m_connections;
     WorkerPool *m_workers;
-    QWebSocketServer m_webSockets;
+    // One non-listening server per subprotocol, each supporting only that
+    // one (children of this object); see serverFor().
+    QHash<QString, QWebSocketServer *> m_webSockets;
     QHash<QByteArray, std::shared_ptr<Pending>> m_pending;
 };

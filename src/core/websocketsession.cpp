@@ -33,6 +33,19 @@ WebSocketSession::WebSocketSession(QWebSocket *socket, ConnectionInfo info,
 {
     m_socket->setParent(this);
     m_stats->lastActivityMs.store(m_info.connectedAt.toMSecsSinceEpoch(), std::memory_order_relaxed);
+    // Connected here, before the move to the worker, and not in start():
+    // the worker thread may service the socket (write the 101, read the
+    // client's first message) before the queued start() runs, and a message
+    // signal with nothing connected is lost for good (a client's first
+    // message, sent the moment the 101 arrived, vanished now and then:
+    // tst_workers, firstMessageRightAfterTheHandshake). Until start(), the
+    // handlers keep what arrives and start() replays it.
+    connect(m_socket, &QWebSocket::textMessageReceived, this, &WebSocketSession::onText);
+    connect(m_socket, &QWebSocket::binaryMessageReceived, this, &WebSocketSession::onBinary);
+    // QWebSocket emits aboutToClose when it sends a close frame (also in
+    // answer to the peer's) and when its TCP socket is closed on purpose;
+    // not when the peer just disappears.
+    connect(m_socket, &QWebSocket::aboutToClose, this, [this] { m_closing = true; });
 }
 
 WebSocketSession::~WebSocketSession()
@@ -43,15 +56,20 @@ WebSocketSession::~WebSocketSession()
 
 void WebSocketSession::start()
 {
-    connect(m_socket, &QWebSocket::textMessageReceived, this, &WebSocketSession::onText);
-    connect(m_socket, &QWebSocket::binaryMessageReceived, this, &WebSocketSession::onBinary);
     connect(m_socket, &QWebSocket::disconnected, this, &WebSocketSession::onDisconnected);
     connect(m_socket, &QWebSocket::pong, this, [this] {
         m_pingSentMs = -1;
         touch(QDateTime::currentMSecsSinceEpoch());
     });
     m_session = m_protocol->createSession(*this);
+    m_started = true;
     qCDebug(lcWebSocket) << "connection" << m_info.id << "open" << m_info.peer() << m_info.subprotocol;
+    for (const auto &[binary, payload] : std::exchange(m_early, {})) {
+        if (binary)
+            onBinary(payload);
+        else
+            onText(QString::fromUtf8(payload));
+    }
     // The socket may have been closed before the session reached its thread.
     if (m_socket->state() != QAbstractSocket::ConnectedState)
         onDisconnected();
@@ -64,6 +82,10 @@ void WebSocketSession::touch(qint64 nowMs)
 
 void WebSocketSession::onText(const QString &message)
 {
+    if (!m_started) {
+        m_early.append({false, message.toUtf8()});
+        return;
+    }
     const QByteArray utf8 = message.toUtf8();
     m_stats->messagesIn.fetch_add(1, std::memory_order_relaxed);
     m_stats->bytesIn.fetch_add(quint64(utf8.size()), std::memory_order_relaxed);
@@ -75,6 +97,10 @@ void WebSocketSession::onText(const QString &message)
 
 void WebSocketSession::onBinary(const QByteArray &message)
 {
+    if (!m_started) {
+        m_early.append({true, message});
+        return;
+    }
     m_stats->messagesIn.fetch_add(1, std::memory_order_relaxed);
     m_stats->bytesIn.fetch_add(quint64(message.size()), std::memory_order_relaxed);
     touch(QDateTime::currentMSecsSinceEpoch());
@@ -105,6 +131,7 @@ void WebSocketSession::close(QWebSocketProtocol::CloseCode code, const QString &
 
 void WebSocketSession::abort()
 {
+    m_dropped = true; // abort() closes the socket, which also emits aboutToClose
     m_socket->abort();
     onDisconnected();
 }
@@ -134,10 +161,17 @@ void WebSocketSession::onDisconnected()
     if (m_finished)
         return;
     m_finished = true;
-    const int code = int(m_socket->closeCode());
+    // Without any close frame QWebSocket still reports 1000 (its initial
+    // value); a connection that just dropped (reset, dead peer, abort) is
+    // 1006 (RFC 6455 section 7.1.5), so the registry does not list an
+    // abrupt end as a normal close (tst_workers, tst_limits).
+    const int code = m_closing && !m_dropped ? int(m_socket->closeCode())
+                                             : int(QWebSocketProtocol::CloseCodeAbnormalDisconnection);
     const QString reason = m_socket->closeReason();
     qCDebug(lcWebSocket) << "connection" << m_info.id << "closed" << code << reason;
-    m_session.reset();
+    // The protocol session is not destroyed here: this may run inside its
+    // own textMessage() (a close() makes QWebSocket drop the TCP connection
+    // at once). The destructor, after deleteLater(), ends it.
     m_registry->remove(m_info.id, code, reason);
     emit finished(this);
     deleteLater();

@@ -54,5 +54,10 @@ private:
     ConnectionRegistry *m_registry;
     std::shared_ptr<ConnectionStats> m_stats;
     qint64 m_pingSentMs = -1; // -1: no ping outstanding
+    bool m_started = false;
+    bool m_closing = false;   // a close frame was sent or received (or the socket was closed)
+    bool m_dropped = false;   // abort(): ended without a close handshake
     bool m_finished = false;
+    // Messages that arrived on the worker before start() ran (see the constructor).
+    QList<QPair<bool, QByteArray>> m_early; // (binary, payload)
 };

@@ -7,6 +7,7 @@
 #include "serverhost.h"
 #include "subprotocol.h"
 #include "subprotocolregistry.h"
+#include "switchboard.h"
 
 #include <QAbstractSocket>
 #include <QSignalSpy>
@@ -99,6 +100,41 @@ inline bool openWebSocket(QWebSocket &socket, const QUrl &url, const QStringList
     QSignalSpy connected(&socket, &QWebSocket::connected);
     QSignalSpy disconnected(&socket, &QWebSocket::disconnected);
     socket.open(url, options);
-    QTest::qWaitFor([&] { return connected.count() + disconnected.count() > 0; }, timeoutMs);
+    (void)QTest::qWaitFor([&] { return connected.count() + disconnected.count() > 0; }, timeoutMs);
     return socket.state() == QAbstractSocket::ConnectedState;
+}
+
+// The server as shipped (Switchboard::create: methods, traffic log, jsonrpc,
+// dm-rpc, admin API) started with `config`, the way TestServer starts a bare
+// core. Null, with the error, when it cannot be built or does not start
+// within 5 s.
+inline std::unique_ptr<Switchboard> startSwitchboard(const ServerConfig &config, QString *error = nullptr)
+{
+    QString why;
+    std::unique_ptr<Switchboard> switchboard = Switchboard::create(config, &why);
+    if (switchboard) {
+        QSignalSpy started(switchboard->host(), &ServerHost::started);
+        QSignalSpy failed(switchboard->host(), &ServerHost::startFailed);
+        switchboard->host()->start();
+        if (!QTest::qWaitFor([&] { return started.count() + failed.count() > 0; }, 5000))
+            why = QStringLiteral("the server did not start within 5 s");
+        else if (!failed.isEmpty())
+            why = failed.first().first().toString();
+        else
+            return switchboard;
+    }
+    if (error)
+        *error = why;
+    return nullptr;
+}
+
+// Stops a started Switchboard cleanly (close frames, grace period) and waits.
+inline bool stopSwitchboard(Switchboard &switchboard)
+{
+    ServerHost *host = switchboard.host();
+    if (!host->isRunning())
+        return true;
+    QSignalSpy stopped(host, &ServerHost::stopped);
+    host->stop();
+    return QTest::qWaitFor([&] { return !stopped.isEmpty(); }, 10000);
 }
