@@ -90,14 +90,7 @@ QHttpServerResponse trafficSlice(TrafficLog *traffic, const QHttpServerRequest &
     if (!afterOk || !limitOk || limit < 1 || limit > 10000)
         return HttpSide::jsonError(QHttpServerResponse::StatusCode::BadRequest,
                                    QStringLiteral("use ?after=<event id>&limit=<1..10000>"));
-    const TrafficLog::Slice slice = traffic->eventsAfter(after, limit);
-    QJsonArray events;
-    for (const TrafficEvent &e : slice.events)
-        events.append(e.toJson());
-    return jsonResponse(QJsonObject{{"events", events},
-                                    {"dropped", double(slice.dropped)},
-                                    {"next", double(slice.nextAfterId)},
-                                    {"more", slice.more}});
+    return jsonResponse(traffic->eventsAfter(after, limit).toJson());
 }
 
 // Prometheus label values escape backslash, quote and newline.

@@ -182,7 +182,11 @@ bool FrontConnection::handlePlainRequest(const RequestHead &head, int headLength
         return false;
     }
 
-    const QByteArray request = m_socket->read(total);
+    QByteArray request = m_socket->read(total);
+    // QHttpServer's routes answer GET; HEAD is GET without the content.
+    const bool headRequest = head.method == "HEAD";
+    if (headRequest)
+        request.replace(0, 4, "GET");
     if (!m_exchange) {
         m_exchange = new HttpExchangeSocket(m_socket, this);
         connect(m_exchange, &HttpExchangeSocket::closeRequested, this, [this] {
@@ -193,7 +197,7 @@ bool FrontConnection::handlePlainRequest(const RequestHead &head, int headLength
         });
         m_context->http->adopt(m_exchange);
     }
-    m_exchange->deliver(request);
+    m_exchange->deliver(request, headRequest);
     qCDebug(lcHttp).noquote() << m_socket->peerAddress().toString() << head.method << head.target
                               << "->" << m_exchange->lastStatus();
     m_requestStarted = false;

@@ -19,13 +19,16 @@ HttpExchangeSocket::~HttpExchangeSocket()
     setOpenMode(QIODevice::NotOpen);
 }
 
-void HttpExchangeSocket::deliver(const QByteArray &request)
+void HttpExchangeSocket::deliver(const QByteArray &request, bool headersOnly)
 {
     m_input = request;
     m_inputPos = 0;
     m_lastStatus = 0;
     m_expectStatusLine = true;
+    m_headersOnly = headersOnly;
+    m_headTail.clear();
     emit readyRead();
+    m_headersOnly = false;
 }
 
 void HttpExchangeSocket::transportClosed()
@@ -63,6 +66,18 @@ qint64 HttpExchangeSocket::writeData(const char *data, qint64 size)
     }
     if (m_transport->state() != QAbstractSocket::ConnectedState)
         return size; // the peer left; QHttpServer must not see an error for it
+    if (m_headersOnly) {
+        // RFC 9110 section 9.3.2: HEAD gets GET's answer without content.
+        // Pass bytes until the blank line ending the head, drop the rest.
+        if (m_headTail.endsWith("\r\n\r\n"))
+            return size;
+        const QByteArray seen = m_headTail + QByteArray::fromRawData(data, size);
+        const qsizetype end = seen.indexOf("\r\n\r\n");
+        const qint64 pass = end < 0 ? size : end + 4 - m_headTail.size();
+        m_headTail = end < 0 ? seen.right(3) : QByteArray("\r\n\r\n");
+        m_transport->write(data, pass);
+        return size;
+    }
     return m_transport->write(data, size);
 }
 

@@ -21,8 +21,9 @@ public:
 
     // Hands QHttpServer one complete request (head and body). QHttpServer
     // answers synchronously from its readyRead slot; the status line of the
-    // answer is then in lastStatus().
-    void deliver(const QByteArray &request);
+    // answer is then in lastStatus(). With `headersOnly` (a HEAD request
+    // delivered as GET) only the head of the answer reaches the client.
+    void deliver(const QByteArray &request, bool headersOnly = false);
     int lastStatus() const { return m_lastStatus; }
     // The real connection ended: tell QHttpServer, which then deletes this object.
     void transportClosed();
@@ -45,4 +46,6 @@ private:
     qsizetype m_inputPos = 0;
     int m_lastStatus = 0;
     bool m_expectStatusLine = false;
+    bool m_headersOnly = false;
+    QByteArray m_headTail; // last bytes written, to find the end of the head across writes
 };

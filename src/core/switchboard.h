@@ -19,7 +19,9 @@ class TrafficLog;
 class Switchboard
 {
 public:
-    // Null with one line naming the problem (bad catalog, plugin, state file...).
+    // Null with one line naming the problem (bad catalog, plugin, validator
+    // order...). A method state file that cannot be read is not one: it is
+    // logged and ignored, and the catalog's switches hold (MethodRegistry).
     static std::unique_ptr<Switchboard> create(const ServerConfig &config, QString *error);
     ~Switchboard();
 
