@@ -13,7 +13,7 @@ BUILD_TYPE=${BUILD_TYPE:-RelWithDebInfo}
 
 # What each package is for is listed in README.md ("Dependencies").
 RUNTIME_BUILD_DEPS=(build-essential cmake ninja-build pkg-config
-    qt6-base-dev qt6-websockets-dev qt6-httpserver-dev libvalijson-dev)
+    qt6-base-dev qt6-websockets-dev qt6-httpserver-dev qt6-svg-dev libvalijson-dev)
 TEST_DEPS=(python3 python3-websockets curl openssl json-schema-test-suite)
 
 install_deps() {

@@ -1,12 +1,41 @@
 #include "commandline.h"
 #include "headlessrunner.h"
 #include "serverhost.h"
-#include "subprotocolregistry.h"
+#include "switchboard.h"
+
+#ifdef SWITCHBOARD_WITH_GUI
+#include "dashboardsettings.h"
+#include "mainwindow.h"
+
+#include <QApplication>
+#endif
 
 #include <QCoreApplication>
 
 #include <cstdio>
 #include <memory>
+
+namespace {
+
+// Whether this run opens the window. Decided from argv before any application
+// object exists: --headless, --help, --version and command-line errors then
+// get a QCoreApplication and need no display.
+bool opensWindow(int argc, char *argv[])
+{
+#ifdef SWITCHBOARD_WITH_GUI
+    QStringList arguments;
+    for (int i = 0; i < argc; ++i)
+        arguments << QString::fromLocal8Bit(argv[i]);
+    const CommandLine cli = CommandLine::parse(arguments);
+    return cli.action == CommandLine::Action::Run && !cli.headless;
+#else
+    Q_UNUSED(argc);
+    Q_UNUSED(argv);
+    return false;
+#endif
+}
+
+} // namespace
 
 int main(int argc, char *argv[])
 {
@@ -15,8 +44,16 @@ int main(int argc, char *argv[])
     QCoreApplication::setApplicationVersion(QStringLiteral(SWITCHBOARD_VERSION));
     qSetMessagePattern(QStringLiteral("%{time yyyy-MM-ddThh:mm:ss.zzz} %{if-category}%{category} %{endif}%{type}: %{message}"));
 
-    QCoreApplication app(argc, argv);
-    const CommandLine cli = CommandLine::parse(app.arguments());
+    const bool window = opensWindow(argc, argv);
+    std::unique_ptr<QCoreApplication> app;
+#ifdef SWITCHBOARD_WITH_GUI
+    if (window)
+        app = std::make_unique<QApplication>(argc, argv);
+#endif
+    if (!app)
+        app = std::make_unique<QCoreApplication>(argc, argv);
+
+    const CommandLine cli = CommandLine::parse(app->arguments());
     switch (cli.action) {
     case CommandLine::Action::PrintAndExit:
         std::fputs(qPrintable(cli.output), stdout);
@@ -28,9 +65,36 @@ int main(int argc, char *argv[])
         break;
     }
 
-    auto subprotocols = std::make_shared<SubprotocolRegistry>();
-    ServerHost host(cli.config, subprotocols);
+    // The server as shipped: RPC engine, traffic log, bundled subprotocols,
+    // admin API. A bad catalog or plugin stops here with exit 2.
+    QString error;
+    const std::unique_ptr<Switchboard> server = Switchboard::create(cli.config, &error);
+    if (!server) {
+        std::fprintf(stderr, "switchboard: error: %s\n", qPrintable(error));
+        return 2;
+    }
+    ServerHost &host = *server->host();
+
+#ifdef SWITCHBOARD_WITH_GUI
+    if (window) {
+        QApplication::setQuitOnLastWindowClosed(false); // quit once the server has stopped
+        QObject::connect(&host, &ServerHost::startFailed, [](const QString &error) {
+            std::fprintf(stderr, "switchboard: error: %s\n", qPrintable(error));
+        });
+        DashboardSettings settings;
+        MainWindow mainWindow(&host, &settings);
+        QObject::connect(&mainWindow, &MainWindow::shutdownFinished, app.get(), &QCoreApplication::quit,
+                         Qt::QueuedConnection);
+        mainWindow.show();
+        mainWindow.startServer();
+        return app->exec();
+    }
+#else
+    if (!cli.headless)
+        std::fputs("switchboard: built without the dashboard; running headless\n", stderr);
+#endif
+
     HeadlessRunner runner(&host);
     runner.start();
-    return app.exec();
+    return app->exec();
 }
