@@ -2,6 +2,7 @@
 
 #include "connectionregistry.h"
 #include "httpside.h"
+#include "rpc/catalogrpcengine.h"
 #include "rpc/methodregistry.h"
 #include "secrets.h"
 #include "trafficlog.h"
@@ -159,6 +160,28 @@ void AdminApi::install(HttpSide &http, const Sources &sources)
             if (auto refusal = refuseUnauthorized(request, sources.adminToken))
                 return std::move(*refusal);
             return patchMethod(methods, name, request);
+        });
+    }
+    if (CatalogRpcEngine *engine = sources.engine) {
+        server.route("/api/validators", QHttpServerRequest::Method::Get,
+                     [sources, engine](const QHttpServerRequest &request) {
+            if (auto refusal = refuseUnauthorized(request, sources.adminToken))
+                return std::move(*refusal);
+            return jsonResponse(engine->validatorsJson());
+        });
+    }
+    if (sources.reloadValidators) {
+        server.route("/api/validators/reload", QHttpServerRequest::Method::Post,
+                     [sources](const QHttpServerRequest &request) {
+            if (auto refusal = refuseUnauthorized(request, sources.adminToken))
+                return std::move(*refusal);
+            QString error;
+            if (!sources.reloadValidators(&error))
+                return HttpSide::jsonError(QHttpServerResponse::StatusCode::Conflict,
+                                           QStringLiteral("reload failed, previous validators stay in force: %1")
+                                               .arg(error));
+            return sources.engine ? jsonResponse(sources.engine->validatorsJson())
+                                  : jsonResponse(QJsonObject{{"reloaded", true}});
         });
     }
     if (TrafficLog *traffic = sources.traffic) {

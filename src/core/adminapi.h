@@ -3,6 +3,9 @@
 #include <QByteArray>
 #include <QString>
 
+#include <functional>
+
+class CatalogRpcEngine;
 class ConnectionRegistry;
 class HttpSide;
 class MethodRegistry;
@@ -21,6 +24,10 @@ public:
         ConnectionRegistry *connections = nullptr;
         TrafficLog *traffic = nullptr;       // optional
         MethodRegistry *methods = nullptr;   // optional
+        CatalogRpcEngine *engine = nullptr;  // optional: validators list and reload
+        // Reloads the validator plugins from the configured directory; false
+        // with the reason leaves the previous chain in force.
+        std::function<bool(QString *error)> reloadValidators;
         QString adminToken;                  // empty: /api/* is open (loopback only)
     };
 

@@ -27,11 +27,15 @@ std::unique_ptr<Switchboard> Switchboard::create(const ServerConfig &config, QSt
     sources.connections = sb->m_host->connections();
     sources.traffic = sb->m_traffic.get();
     sources.methods = sb->m_engine->methods();
+    sources.engine = sb->m_engine.get();
+    CatalogRpcEngine *engine = sb->m_engine.get();
+    sources.reloadValidators = [engine, config](QString *error) {
+        return engine->reloadValidators(config, error);
+    };
     sources.adminToken = config.adminToken;
     sb->m_host->addRoutes([sources](HttpSide &http) { AdminApi::install(http, sources); });
 
     // Said once the server listens, so a start that fails prints only its error.
-    CatalogRpcEngine *engine = sb->m_engine.get();
     QObject::connect(sb->m_host.get(), &ServerHost::started, sb->m_host.get(), [engine] {
         qCInfo(lcServer).noquote() << engine->methods()->enabledNames().size() << "of"
                                    << engine->methods()->names().size() << "methods on, from"
