@@ -3,8 +3,10 @@
 #   ./build.sh run [switchboard flags...]   install dependencies, build, start Switchboard
 #   ./build.sh test                         install dependencies, build, run every test
 #   ./build.sh build                        install dependencies and build only
+#   ./build.sh package                      build a Release, make the .deb and .tar.gz (packaging/)
 # Installs packages with apt-get (through sudo when not root). Set
-# SWITCHBOARD_SKIP_DEPS=1 to skip that step, BUILD_DIR to build elsewhere.
+# SWITCHBOARD_SKIP_DEPS=1 to skip that step, BUILD_DIR to build elsewhere
+# (PACKAGE_BUILD_DIR for `package`, default build-pkg).
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -15,6 +17,8 @@ BUILD_TYPE=${BUILD_TYPE:-RelWithDebInfo}
 RUNTIME_BUILD_DEPS=(build-essential cmake ninja-build pkg-config
     qt6-base-dev qt6-websockets-dev qt6-httpserver-dev qt6-svg-dev libvalijson-dev)
 TEST_DEPS=(python3 python3-websockets curl openssl json-schema-test-suite)
+# `package`: dpkg-shlibdeps (dpkg-dev) and file(1) work out the .deb's dependencies.
+PACKAGE_DEPS=(dpkg-dev file)
 
 install_deps() {
     [ "${SWITCHBOARD_SKIP_DEPS:-0}" = 1 ] && return 0
@@ -35,6 +39,19 @@ build() {
     cmake --build "$BUILD_DIR"
 }
 
+# Debian's hardening flags (dpkg-buildflags, hardening=+all) for the package
+# build, without -g/-O2: the Release type optimises and CPack strips.
+hardening_flags() {
+    command -v dpkg-buildflags >/dev/null || return 0
+    local cxx ld
+    cxx="$(DEB_BUILD_MAINT_OPTIONS=hardening=+all dpkg-buildflags --get CPPFLAGS) $(DEB_BUILD_MAINT_OPTIONS=hardening=+all dpkg-buildflags --get CXXFLAGS)"
+    ld=$(DEB_BUILD_MAINT_OPTIONS=hardening=+all dpkg-buildflags --get LDFLAGS)
+    # shellcheck disable=SC2086 # split into one flag a line on purpose
+    cxx=$(printf '%s\n' $cxx | grep -vx -e -g -e -O2 | tr '\n' ' ')
+    printf '%s\n' "-DCMAKE_CXX_FLAGS=${cxx% }" "-DCMAKE_EXE_LINKER_FLAGS=$ld" \
+        "-DCMAKE_SHARED_LINKER_FLAGS=$ld" "-DCMAKE_MODULE_LINKER_FLAGS=$ld"
+}
+
 command=${1:-}
 [ $# -gt 0 ] && shift
 case "$command" in
@@ -52,8 +69,17 @@ case "$command" in
         install_deps "${RUNTIME_BUILD_DEPS[@]}"
         build
         ;;
+    package)
+        install_deps "${RUNTIME_BUILD_DEPS[@]}" "${PACKAGE_DEPS[@]}"
+        BUILD_DIR=${PACKAGE_BUILD_DIR:-build-pkg}
+        BUILD_TYPE=Release
+        mapfile -t flags < <(hardening_flags)
+        build -DSWITCHBOARD_BUILD_TESTS=OFF -DSWITCHBOARD_BUILD_BENCH=OFF -DSWITCHBOARD_BUILD_GUI=ON "${flags[@]}"
+        (cd "$BUILD_DIR" && rm -f switchboard_*.deb switchboard-*.tar.gz && cpack -G DEB && cpack -G TGZ)
+        ls -l "$BUILD_DIR"/switchboard_*.deb "$BUILD_DIR"/switchboard-*.tar.gz
+        ;;
     *)
-        sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//'
+        sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'
         exit 2
         ;;
 esac
