@@ -14,6 +14,7 @@ struct ServerLimits
     qint64 maxHttpBodyBytes = 1024 * 1024;  // request body cap → 413
     qint64 maxMessageBytes = 1024 * 1024;   // WebSocket message cap → close 1009
     qint64 maxFrameBytes = 1024 * 1024;     // WebSocket frame cap → close 1009
+    qint64 maxOutgoingBytes = 16 * 1024 * 1024; // unsent bytes to one client → close 1008 (slow consumer)
     int maxConnections = 1000;              // live WebSocket connections → 503
     int maxPendingSockets = 4096;           // accepted sockets still sending their head
     int pingIntervalMs = 30'000;            // keep-alive ping period

@@ -3,6 +3,7 @@
 #include "logging.h"
 
 #include <QDateTime>
+#include <QTimer>
 #include <QWebSocket>
 
 namespace {
@@ -24,12 +25,14 @@ QString clampCloseReason(const QString &reason)
 } // namespace
 
 WebSocketSession::WebSocketSession(QWebSocket *socket, ConnectionInfo info,
-                                   std::shared_ptr<Subprotocol> protocol, ConnectionRegistry *registry)
+                                   std::shared_ptr<Subprotocol> protocol, ConnectionRegistry *registry,
+                                   qint64 maxOutgoingBytes)
     : m_socket(socket)
     , m_info(std::move(info))
     , m_protocol(std::move(protocol))
     , m_registry(registry)
     , m_stats(std::make_shared<ConnectionStats>())
+    , m_maxOutgoingBytes(maxOutgoingBytes)
 {
     m_socket->setParent(this);
     m_stats->lastActivityMs.store(m_info.connectedAt.toMSecsSinceEpoch(), std::memory_order_relaxed);
@@ -110,11 +113,29 @@ void WebSocketSession::onBinary(const QByteArray &message)
 
 void WebSocketSession::sendText(const QByteArray &utf8)
 {
-    if (m_socket->state() != QAbstractSocket::ConnectedState)
+    if (m_socket->state() != QAbstractSocket::ConnectedState || !m_slowConsumerReason.isEmpty())
         return;
     m_stats->messagesOut.fetch_add(1, std::memory_order_relaxed);
     m_stats->bytesOut.fetch_add(quint64(utf8.size()), std::memory_order_relaxed);
     m_socket->sendTextMessage(QString::fromUtf8(utf8));
+    // Qt buffers without bound what the peer does not read (a subscriber to a
+    // busy topic that never reads would grow the server forever).
+    if (m_socket->bytesToWrite() > m_maxOutgoingBytes)
+        dropSlowConsumer();
+}
+
+void WebSocketSession::dropSlowConsumer()
+{
+    m_slowConsumerReason = QStringLiteral("slow consumer: over %1 bytes unread").arg(m_maxOutgoingBytes);
+    qCWarning(lcWebSocket).noquote() << "connection" << m_info.id << m_info.peer() << "-"
+                                     << m_slowConsumerReason << "; closing it (1008)";
+    m_socket->close(QWebSocketProtocol::CloseCodePolicyViolated, m_slowConsumerReason);
+    // The close frame queues behind the data the peer does not read: if the
+    // connection is still there shortly after, it is cut.
+    QTimer::singleShot(1000, this, [this] {
+        if (!m_finished)
+            abort();
+    });
 }
 
 void WebSocketSession::pushNotification(const QString &method, const QByteArray &paramsJson)
@@ -165,9 +186,13 @@ void WebSocketSession::onDisconnected()
     // value); a connection that just dropped (reset, dead peer, abort) is
     // 1006 (RFC 6455 section 7.1.5), so the registry does not list an
     // abrupt end as a normal close (tst_workers, tst_limits).
-    const int code = m_closing && !m_dropped ? int(m_socket->closeCode())
+    int code = m_closing && !m_dropped ? int(m_socket->closeCode())
                                              : int(QWebSocketProtocol::CloseCodeAbnormalDisconnection);
-    const QString reason = m_socket->closeReason();
+    QString reason = m_socket->closeReason();
+    if (!m_slowConsumerReason.isEmpty()) {
+        code = int(QWebSocketProtocol::CloseCodePolicyViolated);
+        reason = m_slowConsumerReason;
+    }
     qCDebug(lcWebSocket) << "connection" << m_info.id << "closed" << code << reason;
     // The protocol session is not destroyed here: this may run inside its
     // own textMessage() (a close() makes QWebSocket drop the TCP connection

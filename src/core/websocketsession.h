@@ -18,7 +18,7 @@ class WebSocketSession : public QObject, public ConnectionLink
     Q_OBJECT
 public:
     WebSocketSession(QWebSocket *socket, ConnectionInfo info, std::shared_ptr<Subprotocol> protocol,
-                     ConnectionRegistry *registry);
+                     ConnectionRegistry *registry, qint64 maxOutgoingBytes);
     ~WebSocketSession() override;
 
     // Runs on the worker thread once the session has been moved there.
@@ -46,6 +46,7 @@ private:
     void onBinary(const QByteArray &message);
     void onDisconnected();
     void touch(qint64 nowMs);
+    void dropSlowConsumer();
 
     QWebSocket *m_socket;
     ConnectionInfo m_info;
@@ -58,6 +59,8 @@ private:
     bool m_closing = false;   // a close frame was sent or received (or the socket was closed)
     bool m_dropped = false;   // abort(): ended without a close handshake
     bool m_finished = false;
+    qint64 m_maxOutgoingBytes;
+    QString m_slowConsumerReason; // set: the server closed it for not reading
     // Messages that arrived on the worker before start() ran (see the constructor).
     QList<QPair<bool, QByteArray>> m_early; // (binary, payload)
 };
