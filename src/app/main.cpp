@@ -47,8 +47,11 @@ int main(int argc, char *argv[])
     const bool window = opensWindow(argc, argv);
     std::unique_ptr<QCoreApplication> app;
 #ifdef SWITCHBOARD_WITH_GUI
-    if (window)
+    if (window) {
         app = std::make_unique<QApplication>(argc, argv);
+        // Matches the window to its menu entry and icon (Wayland, task bars).
+        QGuiApplication::setDesktopFileName(QStringLiteral("io.github.switchboard.Switchboard"));
+    }
 #endif
     if (!app)
         app = std::make_unique<QCoreApplication>(argc, argv);
@@ -82,7 +85,7 @@ int main(int argc, char *argv[])
             std::fprintf(stderr, "switchboard: error: %s\n", qPrintable(error));
         });
         DashboardSettings settings;
-        MainWindow mainWindow(&host, &settings);
+        MainWindow mainWindow(server.get(), &settings);
         QObject::connect(&mainWindow, &MainWindow::shutdownFinished, app.get(), &QCoreApplication::quit,
                          Qt::QueuedConnection);
         mainWindow.show();

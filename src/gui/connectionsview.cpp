@@ -115,7 +115,18 @@ void ConnectionsView::createActions()
     m_copy->setShortcut(QKeySequence::Copy);
     connect(m_copy, &QAction::triggered, this, &ConnectionsView::copySelection);
 
-    for (QAction *action : {m_disconnect, m_disconnectPolicy, m_sendMessage, m_sendNotification, m_copy}) {
+    m_showTraffic = new QAction(PaletteIconEngine::icon(QStringLiteral("traffic")), tr("Show Its &Traffic Only"), this);
+    m_showTraffic->setObjectName(QStringLiteral("showTrafficAction"));
+    m_showTraffic->setToolTip(tr("Filter the Traffic view by this connection and switch to it"));
+    m_showTraffic->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_T));
+    m_showTraffic->setVisible(false); // until the window has a traffic view
+    connect(m_showTraffic, &QAction::triggered, this, [this] {
+        const QList<quint64> ids = selectedConnections();
+        if (ids.size() == 1 && m_trafficAvailable)
+            emit showTrafficRequested(ids.first());
+    });
+
+    for (QAction *action : {m_disconnect, m_disconnectPolicy, m_sendMessage, m_sendNotification, m_copy, m_showTraffic}) {
         action->setShortcutContext(Qt::WidgetWithChildrenShortcut);
         m_ui->table->addAction(action);
     }
@@ -135,6 +146,10 @@ void ConnectionsView::showContextMenu(const QPoint &pos)
     menu.addAction(m_sendMessage);
     menu.addAction(m_sendNotification);
     menu.addSeparator();
+    if (m_trafficAvailable) {
+        menu.addAction(m_showTraffic);
+        menu.addSeparator();
+    }
     menu.addAction(m_copy);
     menu.exec(m_ui->table->viewport()->mapToGlobal(pos));
 }
@@ -144,6 +159,14 @@ void ConnectionsView::updateActions()
     const bool any = m_ui->table->selectionModel()->hasSelection();
     for (QAction *action : {m_disconnect, m_disconnectPolicy, m_sendMessage, m_sendNotification, m_copy})
         action->setEnabled(any);
+    m_showTraffic->setEnabled(m_trafficAvailable && m_ui->table->selectionModel()->selectedRows().size() == 1);
+}
+
+void ConnectionsView::setTrafficAvailable(bool available)
+{
+    m_trafficAvailable = available;
+    m_showTraffic->setVisible(available);
+    updateActions();
 }
 
 void ConnectionsView::updateCount()

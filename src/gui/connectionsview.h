@@ -43,6 +43,10 @@ public:
     QAction *sendMessageAction() const { return m_sendMessage; }
     QAction *sendNotificationAction() const { return m_sendNotification; }
     QAction *copyAction() const { return m_copy; }
+    // "Show Its Traffic Only": emits showTrafficRequested() for the selected
+    // connection; disabled until setTrafficAvailable(true).
+    QAction *showTrafficAction() const { return m_showTraffic; }
+    void setTrafficAvailable(bool available);
 
     // What the actions do once their dialogs are answered; each returns how
     // many connections were still there to ask.
@@ -57,6 +61,7 @@ public:
 
 signals:
     void statusMessage(const QString &message);
+    void showTrafficRequested(quint64 connectionId);
 
 private:
     void createActions();
@@ -78,4 +83,6 @@ private:
     QAction *m_sendMessage = nullptr;
     QAction *m_sendNotification = nullptr;
     QAction *m_copy = nullptr;
+    QAction *m_showTraffic = nullptr;
+    bool m_trafficAvailable = false;
 };

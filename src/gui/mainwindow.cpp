@@ -7,6 +7,8 @@
 #include "connectiontablemodel.h"
 #include "dashboardsettings.h"
 #include "dashboardview.h"
+#include "methodsmodel.h"
+#include "methodsview.h"
 #include "paletteiconengine.h"
 #include "ratechartwidget.h"
 #include "ratehistory.h"
@@ -14,7 +16,11 @@
 #include "refusedhandshakesview.h"
 #include "serverbar.h"
 #include "serverhost.h"
+#include "rpc/catalogrpcengine.h"
 #include "subprotocolregistry.h"
+#include "switchboard.h"
+#include "trafficmodel.h"
+#include "trafficview.h"
 #include "trayicon.h"
 
 #include <QApplication>
@@ -23,7 +29,18 @@
 #include <QMessageBox>
 #include <QTimer>
 
+MainWindow::MainWindow(Switchboard *server, DashboardSettings *settings, QWidget *parent)
+    : MainWindow(server->host(), server->traffic(), server->engine(), settings, parent)
+{
+}
+
 MainWindow::MainWindow(ServerHost *host, DashboardSettings *settings, QWidget *parent)
+    : MainWindow(host, nullptr, nullptr, settings, parent)
+{
+}
+
+MainWindow::MainWindow(ServerHost *host, TrafficLog *traffic, CatalogRpcEngine *engine, DashboardSettings *settings,
+                       QWidget *parent)
     : QMainWindow(parent)
     , m_ui(std::make_unique<Ui::MainWindow>())
     , m_host(host)
@@ -59,11 +76,30 @@ MainWindow::MainWindow(ServerHost *host, DashboardSettings *settings, QWidget *p
     m_connectionsView = new ConnectionsView(m_connectionModel, host->connections(), this);
     m_connectionsView->setSubprotocols(host->subprotocols()->allNames());
     m_refusedView = new RefusedHandshakesView(m_refusedModel, this);
-    for (ConnectionsView *v : {m_connectionsView})
-        connect(v, &ConnectionsView::statusMessage, this,
-                [this](const QString &message) { statusBar()->showMessage(message, 5000); });
+    const auto showStatus = [this](const QString &message) { statusBar()->showMessage(message, 5000); };
+    connect(m_connectionsView, &ConnectionsView::statusMessage, this, showStatus);
     m_savedView = m_settings ? m_settings->currentView() : QString();
     addView(m_connectionsView, PaletteIconEngine::icon(QStringLiteral("connections")), tr("Connections"));
+    if (traffic) {
+        // Read on the monitor's tick, in batches; the server never waits for it.
+        m_trafficModel = new TrafficModel(traffic, m_monitor, this);
+        m_trafficView = new TrafficView(m_trafficModel, this);
+        connect(m_trafficView, &TrafficView::statusMessage, this, showStatus);
+        if (engine)
+            m_trafficView->setMethods(engine->methods()->names());
+        addView(m_trafficView, PaletteIconEngine::icon(QStringLiteral("traffic")), tr("Traffic"));
+        m_connectionsView->setTrafficAvailable(true);
+        connect(m_connectionsView, &ConnectionsView::showTrafficRequested, this, [this](quint64 connectionId) {
+            m_trafficView->setConnectionFilter(connectionId);
+            showView(m_trafficView->viewKey());
+        });
+    }
+    if (engine) {
+        m_methodsModel = new MethodsModel(engine->methods(), m_monitor, this);
+        m_methodsView = new MethodsView(m_methodsModel, engine, this);
+        connect(m_methodsView, &MethodsView::statusMessage, this, showStatus);
+        addView(m_methodsView, PaletteIconEngine::icon(QStringLiteral("methods")), tr("Methods"));
+    }
     addView(m_refusedView, PaletteIconEngine::icon(QStringLiteral("refused")), tr("Refused Handshakes"));
 
     // Rates as a dock under the views.

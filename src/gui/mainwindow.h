@@ -7,23 +7,30 @@
 namespace Ui {
 class MainWindow;
 }
+class CatalogRpcEngine;
 class ConnectionMonitor;
 class ConnectionTableModel;
 class ConnectionsView;
 class DashboardSettings;
+class MethodsModel;
+class MethodsView;
 class RateChartWidget;
 class RateHistory;
 class RefusedHandshakeModel;
 class RefusedHandshakesView;
 class ServerBar;
 class ServerHost;
+class Switchboard;
+class TrafficLog;
+class TrafficModel;
+class TrafficView;
 class TrayIcon;
 class QDockWidget;
 class QTabWidget;
 
 // The dashboard window over a ServerHost: the server bar on top, the views
-// as tabs (Connections, Refused handshakes; phase 2 adds Traffic and
-// Methods through addView()), the rate chart as a dock (addPanel() for more),
+// as tabs (Connections, Refused handshakes; over a whole Switchboard also
+// Traffic and Methods), the rate chart as a dock (addPanel() for more),
 // a tray icon when the desktop has a tray. One ConnectionMonitor is the
 // refresh clock of every view (10 Hz); nothing here waits for the server.
 //
@@ -33,6 +40,9 @@ class MainWindow : public QMainWindow
 {
     Q_OBJECT
 public:
+    // The server as shipped: every view, Traffic and Methods included.
+    MainWindow(Switchboard *server, DashboardSettings *settings, QWidget *parent = nullptr);
+    // A bare core (tests, other engines): Connections and Refused handshakes only.
     MainWindow(ServerHost *host, DashboardSettings *settings, QWidget *parent = nullptr);
     ~MainWindow() override;
 
@@ -58,6 +68,11 @@ public:
     ConnectionsView *connectionsView() const { return m_connectionsView; }
     RefusedHandshakesView *refusedView() const { return m_refusedView; }
     RateChartWidget *rateChart() const { return m_rateChart; }
+    // Null when the window was made over a bare ServerHost.
+    TrafficModel *trafficModel() const { return m_trafficModel; }
+    TrafficView *trafficView() const { return m_trafficView; }
+    MethodsModel *methodsModel() const { return m_methodsModel; }
+    MethodsView *methodsView() const { return m_methodsView; }
     TrayIcon *trayIcon() const { return m_tray; } // null without a system tray
 
     void saveSettings();
@@ -77,6 +92,8 @@ protected:
     void showEvent(QShowEvent *event) override;
 
 private:
+    MainWindow(ServerHost *host, TrafficLog *traffic, CatalogRpcEngine *engine, DashboardSettings *settings,
+               QWidget *parent);
     bool restoreSettings(); // false when there was no saved window state
     void onPolled();
     void onServerStateChanged();
@@ -94,6 +111,10 @@ private:
     ConnectionsView *m_connectionsView;
     RefusedHandshakesView *m_refusedView;
     RateChartWidget *m_rateChart;
+    TrafficModel *m_trafficModel = nullptr;
+    TrafficView *m_trafficView = nullptr;
+    MethodsModel *m_methodsModel = nullptr;
+    MethodsView *m_methodsView = nullptr;
     TrayIcon *m_tray = nullptr;
     QDockWidget *m_firstRunDock = nullptr;
     QString m_savedView;

@@ -1,29 +1,44 @@
 // Renders the dashboard with live clients offscreen and saves it as a PNG:
-// the screenshot in docs/ is made with this program.
+// the screenshots in docs/ are made with this program.
 //
 //   cmake --build build --target dashboard-screenshot
-//       (runs: QT_QPA_PLATFORM=offscreen build/tests/gui/dashboard_screenshot docs/screenshot-dashboard.png)
+//       (runs: QT_QPA_PLATFORM=offscreen build/tests/gui/dashboard_screenshot
+//              --plugins build/plugins --methods-output docs/screenshot-methods.png
+//              docs/screenshot-dashboard.png)
 //
-//   dashboard_screenshot [--dark] [--seconds N] [--size WIDTHxHEIGHT] OUTPUT.png
+//   dashboard_screenshot [--dark] [--seconds N] [--size WIDTHxHEIGHT] [--view KEY]
+//                        [--plugins DIR] [--methods-output FILE.png] OUTPUT.png
 //
-// A real server core on 127.0.0.1:8080 (any free port when taken) with real
-// WebSocket clients that connect, send at a varying rate, and leave, plus a
-// few handshakes that are refused. The clients' sessions echo (the test
-// subprotocol under the bundled protocols' names) until the RPC engine is
-// wired into the dashboard's server. Settings go to a temporary file, never
-// the user's.
+// The server as shipped (Switchboard::create: jsonrpc, dm-rpc, the method
+// catalog, the traffic log; the ratelimit plugin when --plugins points at it)
+// on 127.0.0.1:8080 (any free port when taken), with real WebSocket clients
+// that connect, call methods at a varying rate and leave, plus a few calls
+// that are refused (a switched-off method, an unknown one, bad params, the
+// rate limit) and a few handshakes that are refused. Settings and method
+// switches go to a temporary directory, never the user's.
 
 #include "testsupport.h"
 
 #include "connectionsview.h"
 #include "dashboardsettings.h"
 #include "mainwindow.h"
+#include "methodsview.h"
+#include "rpc/catalogrpcengine.h"
+#include "rpc/methodregistry.h"
 #include "serverbar.h"
+#include "trafficfilterproxymodel.h"
+#include "trafficmodel.h"
+#include "trafficview.h"
 
 #include <QApplication>
 #include <QCommandLineParser>
 #include <QDir>
+#include <QDockWidget>
+#include <QSplitter>
 #include <QFileInfo>
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QJsonObject>
 #include <QStatusBar>
 #include <QStyleFactory>
 #include <QTableView>
@@ -90,7 +105,15 @@ int main(int argc, char *argv[])
                                      QStringLiteral("N"), QStringLiteral("60"));
     const QCommandLineOption size(QStringLiteral("size"), QStringLiteral("Window size (default 1280x800)."),
                                   QStringLiteral("WxH"), QStringLiteral("1280x800"));
-    parser.addOptions({dark, seconds, size});
+    const QCommandLineOption viewOption(QStringLiteral("view"), QStringLiteral("View in front (default traffic)."),
+                                        QStringLiteral("KEY"), QStringLiteral("traffic"));
+    const QCommandLineOption plugins(QStringLiteral("plugins"),
+                                     QStringLiteral("Validator plugins to load (the build's plugins directory)."),
+                                     QStringLiteral("DIR"));
+    const QCommandLineOption methodsOutput(QStringLiteral("methods-output"),
+                                           QStringLiteral("Also save the Methods view to this PNG."),
+                                           QStringLiteral("FILE"));
+    parser.addOptions({dark, seconds, size, viewOption, plugins, methodsOutput});
     parser.addPositionalArgument(QStringLiteral("output"), QStringLiteral("PNG file to write."));
     parser.process(app);
     if (parser.positionalArguments().size() != 1) {
@@ -106,23 +129,33 @@ int main(int argc, char *argv[])
     if (parser.isSet(dark))
         QApplication::setPalette(darkPalette());
 
-    auto subprotocols = std::make_shared<SubprotocolRegistry>();
-    subprotocols->add(std::make_shared<EchoTestSubprotocol>(QStringLiteral("jsonrpc")));
-    subprotocols->add(std::make_shared<EchoTestSubprotocol>(QStringLiteral("dm-rpc")));
-
     ServerConfig config;
-    config.port = 8080;
     config.allowedOrigins = {QStringLiteral("https://app.example.org"), QStringLiteral("http://localhost:3000")};
-    QTemporaryDir settingsDir;
-    DashboardSettings settings(settingsDir.filePath(QStringLiteral("dashboard.ini")));
+    QTemporaryDir stateDir;
+    config.stateFile = stateDir.filePath(QStringLiteral("methods.json"));
+    if (parser.isSet(plugins)) {
+        config.pluginsDir = parser.value(plugins);
+        // 20 publishes a second per connection; the feed clients try more at their peaks.
+        config.validatorSettings = QJsonObject{
+            {QStringLiteral("ratelimit"),
+             QJsonObject{{QStringLiteral("callsPerSecond"), 20}, {QStringLiteral("burst"), 20},
+                         {QStringLiteral("methods"), QJsonArray{QStringLiteral("publish")}}}}};
+    }
+    DashboardSettings settings(stateDir.filePath(QStringLiteral("dashboard.ini")));
 
-    std::unique_ptr<ServerHost> host;
+    std::unique_ptr<Switchboard> server;
     std::unique_ptr<MainWindow> window;
     for (int port : {8080, 0}) {
         config.port = port;
         window.reset();
-        host = std::make_unique<ServerHost>(config, subprotocols);
-        window = std::make_unique<MainWindow>(host.get(), &settings);
+        server.reset();
+        QString error;
+        server = Switchboard::create(config, &error);
+        if (!server) {
+            std::fprintf(stderr, "dashboard_screenshot: %s\n", qPrintable(error));
+            return 1;
+        }
+        window = std::make_unique<MainWindow>(server.get(), &settings);
         window->resize(windowSize.isValid() ? windowSize : QSize(1280, 800));
         window->show();
         window->startServer();
@@ -138,7 +171,9 @@ int main(int argc, char *argv[])
                      qPrintable(window->serverBar()->errorText()));
         return 1;
     }
-    QUrl base = host->listeners().value(0);
+    // A method switched off from the dashboard's own switch: its calls are refused.
+    server->engine()->methods()->setEnabled(QStringLiteral("rpc.discover"), false);
+    QUrl base = server->host()->listeners().value(0);
     base.setScheme(QStringLiteral("ws"));
 
     const QList<ClientPlan> plans = {
@@ -158,7 +193,7 @@ int main(int argc, char *argv[])
     const qint64 totalMs = runSeconds * 1000;
 
     QTimer traffic;
-    traffic.setInterval(20);
+    traffic.setInterval(100); // a pace whose rows can be read
     QObject::connect(&traffic, &QTimer::timeout, [&] {
         const qint64 now = clock.elapsed();
         const int percent = int(now * 100 / totalMs);
@@ -183,12 +218,39 @@ int main(int argc, char *argv[])
             const int burst = int(std::lround(plan.weight * wave));
             for (int k = 0; k < burst; ++k) {
                 ++messageId;
-                const QString text = client->subprotocol() == QLatin1String("dm-rpc")
-                    ? QStringLiteral("[\"sum\",[%1,2,3],%2]").arg(messageId % 97).arg(messageId)
-                    : QStringLiteral("{\"jsonrpc\":\"2.0\",\"method\":\"echo\",\"params\":{\"n\":%1},\"id\":%2}")
-                          .arg(messageId % 97)
-                          .arg(messageId);
-                client->sendTextMessage(text);
+                const qint64 n = messageId;
+                QByteArray text;
+                if (client->subprotocol() == QLatin1String("dm-rpc")) {
+                    text = n % 3 ? QByteArray("[\"sum\",[") + QByteArray::number(n % 97) + ",2,3]," + QByteArray::number(n) + "]"
+                                 : QByteArray("[\"time\",null,") + QByteArray::number(n) + "]";
+                } else {
+                    QJsonObject request{{"jsonrpc", "2.0"}, {"id", n}};
+                    const QString path = QString::fromLatin1(plan.path);
+                    if (path == QLatin1String("/feed") && n % 6 == 0) {
+                        request.insert("method", "publish");
+                        request.insert("params", QJsonObject{{"topic", "prices"},
+                                                             {"data", QJsonObject{{"symbol", n % 2 ? "ACME" : "GLOBEX"},
+                                                                                  {"bid", 100 + (n % 37) / 4.0},
+                                                                                  {"size", int(n % 9 + 1) * 100}}}});
+                    } else if (n % 41 == 0) {
+                        request.insert("method", "rpc.discover"); // switched off
+                    } else if (n % 53 == 0) {
+                        request.insert("method", "reports.generate"); // no such method
+                    } else if (n % 47 == 0) {
+                        request.insert("method", "sum");
+                        request.insert("params", QJsonArray{1, "two", 3}); // invalid params
+                    } else if (n % 5 == 0) {
+                        request.insert("method", "time");
+                    } else if (n % 2) {
+                        request.insert("method", "echo");
+                        request.insert("params", QJsonObject{{"seq", n}, {"text", "hello"}});
+                    } else {
+                        request.insert("method", "sum");
+                        request.insert("params", QJsonArray{n % 97, 2, 3});
+                    }
+                    text = QJsonDocument(request).toJson(QJsonDocument::Compact);
+                }
+                client->sendTextMessage(QString::fromUtf8(text));
             }
         }
     });
@@ -217,20 +279,59 @@ int main(int argc, char *argv[])
 
     QTest::qWait(int(totalMs)); // the traffic keeps going while the shot is taken
 
-    ConnectionsView *view = window->connectionsView();
-    window->showView(view->viewKey());
-    view->table()->selectRow(0);
-    view->table()->setFocus();
     window->statusBar()->clearMessage();
+    // The chart low, the tables tall.
+    if (auto *rates = window->findChild<QDockWidget *>(QStringLiteral("ratesDock")))
+        window->resizeDocks({rates}, {190}, Qt::Vertical);
+    if (auto *splitter = window->trafficView()->findChild<QSplitter *>(QStringLiteral("splitter")))
+        splitter->setSizes({300, 200});
+    const QString front = parser.value(viewOption);
+    window->showView(front);
+    if (front == QLatin1String("connections")) {
+        window->connectionsView()->table()->selectRow(0);
+        window->connectionsView()->table()->setFocus();
+    }
+    QTest::qWait(300);
+    if (front == QLatin1String("traffic")) {
+        // A recent request with a reply, selected: the pair and its JSON show.
+        TrafficView *view = window->trafficView();
+        TrafficFilterProxyModel *proxy = view->proxyModel();
+        for (int row = proxy->rowCount() - 8; row >= 0; --row) {
+            const QModelIndex index = proxy->index(row, TrafficModel::Method);
+            if (index.data().toString() == QLatin1String("echo")
+                && index.siblingAtColumn(TrafficModel::Kind).data().toString() == QLatin1String("request")
+                && index.data(TrafficModel::LinkedEventIdRole).toULongLong()) {
+                view->selectEvent(index.data(TrafficModel::EventIdRole).toULongLong());
+                break;
+            }
+        }
+        view->pauseAction()->setChecked(true); // hold still for the shot
+        view->table()->setFocus();
+    }
     QTest::qWait(200);
 
     const QImage image = window->grab().toImage();
     QDir().mkpath(QFileInfo(output).absolutePath());
-    const bool saved = image.save(output, "PNG");
+    bool saved = image.save(output, "PNG");
     if (!saved)
         std::fprintf(stderr, "dashboard_screenshot: cannot write %s\n", qPrintable(output));
     else
         std::fprintf(stdout, "wrote %s (%dx%d)\n", qPrintable(output), image.width(), image.height());
+
+    if (parser.isSet(methodsOutput)) {
+        const QString file = parser.value(methodsOutput);
+        window->showView(QStringLiteral("methods"));
+        window->methodsView()->table()->selectRow(0);
+        QTest::qWait(300);
+        const QImage methods = window->grab().toImage();
+        QDir().mkpath(QFileInfo(file).absolutePath());
+        if (methods.save(file, "PNG")) {
+            std::fprintf(stdout, "wrote %s (%dx%d)\n", qPrintable(file), methods.width(), methods.height());
+        } else {
+            std::fprintf(stderr, "dashboard_screenshot: cannot write %s\n", qPrintable(file));
+            saved = false;
+        }
+    }
 
     traffic.stop();
     QSignalSpy finished(window.get(), &MainWindow::shutdownFinished);
