@@ -11,6 +11,8 @@
 #include <QSslCertificate>
 #include <QSslKey>
 
+#include <optional>
+
 namespace {
 
 bool loadTls(const ServerConfig &config, QSslConfiguration *out, QString *error)
@@ -80,11 +82,15 @@ SwitchboardServer::~SwitchboardServer()
 
 void SwitchboardServer::start()
 {
-    QSslConfiguration tls;
+    // Built only for TLS: a QSslConfiguration loads the TLS backend (OpenSSL).
+    std::optional<QSslConfiguration> tls;
     QString error;
-    if (m_config.tlsEnabled() && !loadTls(m_config, &tls, &error)) {
-        emit startFailed(error);
-        return;
+    if (m_config.tlsEnabled()) {
+        tls.emplace();
+        if (!loadTls(m_config, &*tls, &error)) {
+            emit startFailed(error);
+            return;
+        }
     }
 
     m_workers = std::make_unique<WorkerPool>(m_config.effectiveWorkerThreads(), m_config.limits);
@@ -113,8 +119,8 @@ void SwitchboardServer::start()
     QList<QUrl> urls;
     for (const Plan &p : plan) {
         auto *listener = new FrontListener(p.role, &m_frontContext, this);
-        if (m_config.tlsEnabled())
-            listener->enableTls(tls, m_config.limits.headTimeoutMs);
+        if (tls)
+            listener->enableTls(*tls, m_config.limits.headTimeoutMs);
         if (!listener->listen(address, quint16(p.port), &error)) {
             delete listener;
             for (FrontListener *l : std::as_const(m_listeners))
