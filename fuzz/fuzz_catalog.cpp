@@ -2,13 +2,11 @@
 // also compiles every params schema through valijson, and the compiled
 // schemas checking a few values (the catalog text itself among them).
 //
-// Known finding 1 (docs/ROBUSTNESS.md): schemas with a reference cycle that
-// does not descend into the value make valijson recurse until the stack
-// overflows. Such inputs are set aside (schemacycles.h) so the fuzzer keeps
-// looking for other problems; FUZZ_CATALOG_KEEP_CYCLES=1 lets them through.
+// Schemas with a reference cycle that does not descend into the value used
+// to make valijson recurse until the stack overflowed (docs/ROBUSTNESS.md,
+// finding 1); JsonSchema::compile now refuses them (rpc/schemacycles.h).
 
 #include "rpc/jsonschema.h"
-#include "schemacycles.h"
 #include "rpc/methodcatalog.h"
 
 #include <QJsonArray>
@@ -19,29 +17,9 @@
 #include <cstdint>
 #include <cstdlib>
 
-namespace {
-bool knownCycle(const QByteArray &json)
-{
-    static const bool keep = std::getenv("FUZZ_CATALOG_KEEP_CYCLES") != nullptr;
-    if (keep)
-        return false;
-    const QJsonArray methods = QJsonDocument::fromJson(json).object().value(QLatin1String("methods")).toArray();
-    for (const QJsonValue &m : methods) {
-        const QJsonObject method = m.toObject();
-        for (const char *key : {"params", "result"}) {
-            if (method.contains(QLatin1String(key)) && fuzz::SchemaCycles::find(method.value(QLatin1String(key))))
-                return true;
-        }
-    }
-    return false;
-}
-} // namespace
-
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     const QByteArray json(reinterpret_cast<const char *>(data), qsizetype(size));
-    if (knownCycle(json))
-        return -1; // not added to the corpus
     QString error;
     const std::optional<MethodCatalog> catalog = MethodCatalog::parse(json, QStringLiteral("fuzz.json"), &error);
     if (!catalog) {

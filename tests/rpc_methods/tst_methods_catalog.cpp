@@ -117,6 +117,17 @@ void TestMethodsCatalog::badCatalog_data()
         << "the \"result\" schema does not compile";
     QTest::newRow("name too long") << (QByteArray(R"({"methods": [{"name": ")") + QByteArray(101, 'x') + "\"}]}")
                                    << "longer than 100 characters";
+    // Found by fuzz_catalog: valijson recursed until the stack overflowed on
+    // these (at start-up, or at the first call of the method).
+    const char *cycle = "the \"params\" schema does not compile: the schema refers to itself";
+    QTest::newRow("self $ref") << QByteArray(R"({"methods":[{"name":"r","params":{"$ref":"#"}}]})") << cycle;
+    QTest::newRow("$ref loop")
+        << QByteArray(R"({"methods":[{"name":"r","params":{"definitions":{"a":{"$ref":"#/definitions/b"},"b":{"$ref":"#/definitions/a"}},"$ref":"#/definitions/a"}}]})")
+        << cycle;
+    QTest::newRow("relative $ref") << QByteArray(R"({"methods":[{"name":"r","params":{"$ref":"x"}}]})") << cycle;
+    QTest::newRow("allOf cycle") << QByteArray(R"({"methods":[{"name":"r","params":{"allOf":[{"$ref":"#"}]}}]})")
+                                 << cycle;
+    QTest::newRow("not cycle") << QByteArray(R"({"methods":[{"name":"r","params":{"not":{"$ref":"#"}}}]})") << cycle;
 }
 
 void TestMethodsCatalog::badCatalog()

@@ -1,5 +1,7 @@
 #include "jsonschema.h"
 
+#include "schemacycles.h"
+
 // valijson reports errors through throwRuntimeError(); without exceptions it
 // calls abort(), which a bad catalog must never do.
 #ifndef VALIJSON_USE_EXCEPTIONS
@@ -72,6 +74,12 @@ std::shared_ptr<const JsonSchema> JsonSchema::compile(const QJsonValue &schema, 
 {
     if (!schema.isObject() && !schema.isBool()) {
         *error = QStringLiteral("a schema must be a JSON object or a boolean");
+        return nullptr;
+    }
+    // valijson recurses without end on these (at compile or validation time).
+    if (SchemaCycles::find(schema)) {
+        *error = QStringLiteral("the schema refers to itself without descending into the value "
+                                "(a $ref, allOf/anyOf/oneOf, not or if/then/else cycle)");
         return nullptr;
     }
     auto compiled = std::make_unique<Compiled>();

@@ -15,6 +15,7 @@ target_sources(switchboard_core PRIVATE
     rpc/methodvalidator.h
     rpc/methodhandler.h
     rpc/jsonschema.cpp rpc/jsonschema.h
+    rpc/schemacycles.h
     rpc/methodcatalog.cpp rpc/methodcatalog.h
     rpc/methodstatefile.cpp rpc/methodstatefile.h
     rpc/methodregistry.cpp rpc/methodregistry.h

@@ -10,8 +10,8 @@
 // without a JSON Pointer fragment ({"$ref":"x"}, {"$ref":""}) resolve to the
 // document root in valijson when nothing is fetched, so they count as "#".
 //
-// fuzz_catalog uses this to set the known finding aside and keep looking;
-// JsonSchema::compile could refuse such schemas with the same walk.
+// JsonSchema::compile refuses such schemas with this walk, so a bad catalog
+// is an error message instead of a crash (fuzz_catalog found them).
 // Recursion that descends ("properties", "items", ...) is fine: a tree
 // schema such as {"properties":{"child":{"$ref":"#"}}} terminates with the
 // value.
@@ -25,7 +25,6 @@
 #include <QStringList>
 #include <QUrl>
 
-namespace fuzz {
 
 class SchemaCycles
 {
@@ -167,4 +166,3 @@ private:
     QHash<QString, QStringList> m_edges;
 };
 
-} // namespace fuzz
