@@ -1,5 +1,7 @@
 #include "connectionsview.h"
 
+#include "filtercombo.h"
+
 #include "ui_connectionsview.h"
 
 #include "columnchooser.h"
@@ -202,25 +204,12 @@ bool ConnectionsView::selectConnection(quint64 id)
 
 void ConnectionsView::setSubprotocols(const QStringList &names)
 {
-    QComboBox *combo = m_ui->subprotocolCombo;
-    const QString current = combo->currentData().toString();
-    const QSignalBlocker blocker(combo);
-    while (combo->count() > 1)
-        combo->removeItem(1);
-    for (const QString &name : names)
-        combo->addItem(name, name);
-    // A remembered filter stays selectable even when the server no longer offers it.
-    if (!current.isEmpty() && combo->findData(current) < 0)
-        combo->addItem(current, current);
-    combo->setCurrentIndex(qMax(0, combo->findData(current)));
+    FilterCombo::setChoices(m_ui->subprotocolCombo, names);
 }
 
 void ConnectionsView::setSubprotocolFilter(const QString &name)
 {
-    QComboBox *combo = m_ui->subprotocolCombo;
-    if (!name.isEmpty() && combo->findData(name) < 0)
-        combo->addItem(name, name);
-    combo->setCurrentIndex(qMax(0, combo->findData(name)));
+    FilterCombo::select(m_ui->subprotocolCombo, name);
 }
 
 QString ConnectionsView::describe(const QList<quint64> &ids) const

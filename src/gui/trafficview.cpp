@@ -1,5 +1,7 @@
 #include "trafficview.h"
 
+#include "filtercombo.h"
+
 #include "ui_trafficview.h"
 
 #include "columnchooser.h"
@@ -170,24 +172,12 @@ void TrafficView::setVerdictFilterFromCombo()
 
 void TrafficView::setMethods(const QStringList &names)
 {
-    QComboBox *combo = m_ui->methodCombo;
-    const QString current = combo->currentData().toString();
-    const QSignalBlocker blocker(combo);
-    while (combo->count() > 1)
-        combo->removeItem(1);
-    for (const QString &name : names)
-        combo->addItem(name, name);
-    if (!current.isEmpty() && combo->findData(current) < 0)
-        combo->addItem(current, current);
-    combo->setCurrentIndex(qMax(0, combo->findData(current)));
+    FilterCombo::setChoices(m_ui->methodCombo, names);
 }
 
 void TrafficView::setMethodFilter(const QString &method)
 {
-    QComboBox *combo = m_ui->methodCombo;
-    if (!method.isEmpty() && combo->findData(method) < 0)
-        combo->addItem(method, method);
-    combo->setCurrentIndex(qMax(0, combo->findData(method)));
+    FilterCombo::select(m_ui->methodCombo, method);
 }
 
 void TrafficView::setConnectionFilter(quint64 connectionId)
