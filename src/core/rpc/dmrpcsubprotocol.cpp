@@ -217,14 +217,7 @@ void DmRpcSession::pushNotification(const QString &method, const QByteArray &par
     out.append(',');
     out.append(paramsJson.isEmpty() ? QByteArrayView("null") : QByteArrayView(paramsJson));
     out.append(",null]");
-    const bool log = logging();
-    const std::weak_ptr<char> life = lifeToken();
-    m_link.sendText(out);
-    if (!log || life.expired())
-        return;
-    TrafficEvent push = event(Direction::Out, Kind::Push);
-    push.method = method;
-    record(std::move(push), out);
+    sendPush(method, out);
 }
 
 } // namespace

@@ -331,14 +331,7 @@ void JsonRpcSession::pushNotification(const QString &method, const QByteArray &p
         out.append(paramsJson);
     }
     out.append('}');
-    const bool log = logging();
-    const std::weak_ptr<char> life = lifeToken();
-    m_link.sendText(out);
-    if (!log || life.expired())
-        return;
-    TrafficEvent push = event(Direction::Out, Kind::Push);
-    push.method = method;
-    record(std::move(push), out);
+    sendPush(method, out);
 }
 
 } // namespace

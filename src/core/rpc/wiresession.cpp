@@ -151,3 +151,15 @@ QString WireSession::describeFailure(const CallOutcome &outcome, const RpcError 
     }
     return error.message;
 }
+
+void WireSession::sendPush(const QString &method, const QByteArray &message)
+{
+    const bool log = logging();
+    const std::weak_ptr<char> life = lifeToken();
+    m_link.sendText(message);
+    if (!log || life.expired())
+        return; // the send may have closed and destroyed the session
+    TrafficEvent push = event(TrafficEvent::Direction::Out, TrafficEvent::Kind::Push);
+    push.method = method;
+    record(std::move(push), message);
+}

@@ -37,6 +37,8 @@ protected:
     TrafficEvent event(TrafficEvent::Direction direction, TrafficEvent::Kind kind) const;
     // Sets the payload (shared or cut at the cap) and appends the event.
     void record(TrafficEvent &&event, const QByteArray &payload);
+    // Sends a formatted server push and logs it (unless sending ended the session).
+    void sendPush(const QString &method, const QByteArray &message);
 
     static TrafficEvent::Verdict verdictOf(CallOutcome::Verdict verdict);
     // The error of a failed call with the engine's blanks filled in: the
