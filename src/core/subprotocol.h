@@ -1,12 +1,24 @@
 #pragma once
 
 #include <QByteArray>
+#include <QDateTime>
 #include <QString>
 #include <QWebSocketProtocol>
 
+#include <chrono>
 #include <memory>
 
 struct ConnectionInfo;
+
+// When a message arrived: read once per message by the connection and shared
+// by everything that stamps or times it (activity, traffic log, latencies).
+struct MessageArrival
+{
+    using Clock = std::chrono::steady_clock;
+    qint64 timeMs = 0;     // ms since the epoch
+    Clock::time_point at;  // for latencies
+    static MessageArrival now() { return MessageArrival{QDateTime::currentMSecsSinceEpoch(), Clock::now()}; }
+};
 
 // The way back to one client, handed to a subprotocol's session. It lives on
 // the connection's worker thread; call it only from there (handlers run
@@ -31,6 +43,13 @@ public:
     virtual ~ProtocolSession() = default;
     // A complete text message, already checked as UTF-8 and within the size limit.
     virtual void textMessage(const QByteArray &utf8) = 0;
+    // The same, with the time the connection received it (saves the session
+    // its own clock reads). By default the time is not used.
+    virtual void textMessageAt(const QByteArray &utf8, const MessageArrival &arrival)
+    {
+        Q_UNUSED(arrival);
+        textMessage(utf8);
+    }
     // A push from elsewhere in the server (pub/sub, dashboard "send"):
     // `method` and `params` in this protocol's notification format.
     virtual void pushNotification(const QString &method, const QByteArray &paramsJson) = 0;

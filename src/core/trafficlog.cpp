@@ -7,6 +7,7 @@
 #include <QTimeZone>
 
 #include <algorithm>
+#include <thread>
 
 namespace {
 TrafficLog::Limits sane(TrafficLog::Limits limits)
@@ -115,6 +116,23 @@ QJsonObject TrafficLog::Slice::toJson() const
     };
 }
 
+// One thread's events on their way into the ring.
+struct TrafficLog::Staging
+{
+    QMutex mutex;                      // taken by its thread per event, by readers rarely
+    std::vector<TrafficEvent> events;  // oldest first
+    std::atomic<bool> empty{true};     // events.empty(), for readers that skip idle stagings
+    std::thread::id thread;            // the thread that appends here
+    int idleReads = 0;                 // readers that found it empty in a row (guarded by m_stagingsMutex)
+};
+
+namespace {
+std::atomic<quint64> g_nextLogSerial{1};
+// Readers that find a staging empty this many times in a row free its buffer
+// (its thread may be gone: stagings live as long as the log).
+constexpr int IdleReadsBeforeRelease = 50;
+} // namespace
+
 TrafficLog::TrafficLog()
     : TrafficLog(Limits{})
 {
@@ -122,9 +140,12 @@ TrafficLog::TrafficLog()
 
 TrafficLog::TrafficLog(const Limits &limits)
     : m_limits(sane(limits))
+    , m_serial(g_nextLogSerial.fetch_add(1, std::memory_order_relaxed))
     , m_ring(size_t(m_limits.capacity))
 {
 }
+
+TrafficLog::~TrafficLog() = default;
 
 void TrafficLog::setPayload(TrafficEvent &event, const QByteArray &payload) const
 {
@@ -143,41 +164,111 @@ void TrafficLog::setPayload(TrafficEvent &event, const QByteArray &payload) cons
     }
 }
 
-quint64 TrafficLog::append(TrafficEvent &&event)
+TrafficLog::Staging &TrafficLog::stagingOfThisThread()
+{
+    // Keyed by the log's serial, not its address: a log created where a
+    // destroyed one was must not find the old one's staging.
+    struct Cache
+    {
+        quint64 logSerial = 0;
+        Staging *staging = nullptr;
+    };
+    static thread_local Cache cache;
+    if (cache.logSerial == m_serial)
+        return *cache.staging;
+    const std::thread::id self = std::this_thread::get_id();
+    QMutexLocker locker(&m_stagingsMutex);
+    Staging *found = nullptr;
+    for (const std::unique_ptr<Staging> &staging : m_stagings) {
+        if (staging->thread == self) { // a thread back to this log, or a new one with an old one's id
+            found = staging.get();
+            break;
+        }
+    }
+    if (!found) {
+        m_stagings.push_back(std::make_unique<Staging>());
+        found = m_stagings.back().get();
+        found->thread = self;
+    }
+    cache = Cache{m_serial, found};
+    return *found;
+}
+
+void TrafficLog::append(TrafficEvent &&event)
 {
     if (!isEnabled())
-        return 0;
+        return;
     if (event.timeMs == 0)
         event.timeMs = QDateTime::currentMSecsSinceEpoch();
-    const qint64 bytes = event.payload.size();
+    Staging &staging = stagingOfThisThread();
+    QMutexLocker locker(&staging.mutex);
+    if (staging.events.capacity() == 0)
+        staging.events.reserve(StagingBatch);
+    staging.events.push_back(std::move(event));
+    if (staging.events.size() == 1)
+        staging.empty.store(false, std::memory_order_release);
+    if (staging.events.size() >= size_t(StagingBatch)
+        || staging.events.back().timeMs - staging.events.front().timeMs >= StagingMaxAgeMs)
+        commit(staging);
+}
+
+void TrafficLog::commit(Staging &staging) const
+{
+    std::vector<TrafficEvent> &batch = staging.events;
+    if (batch.empty())
+        return;
     const quint64 capacity = m_ring.size();
-    quint64 id = 0;
+    QList<QByteArray> evictedPayloads; // freed after the lock, with the batch
     {
         QMutexLocker locker(&m_mutex);
-        id = m_nextId++;
-        event.id = id;
-        // Make room: the ring holds `capacity` events and `payloadBudgetBytes`.
-        while (m_firstId < id
-               && (id - m_firstId >= capacity || m_payloadBytes + bytes > m_limits.payloadBudgetBytes)) {
-            TrafficEvent &old = slot(m_firstId);
-            m_payloadBytes -= old.payload.size();
-            if (m_firstId % capacity != id % capacity)
-                old.payload = QByteArray(); // evicted early for the byte budget
-            ++m_firstId;
+        for (TrafficEvent &event : batch) {
+            const quint64 id = m_nextId++;
+            event.id = id;
+            const qint64 bytes = event.payload.size();
+            // Make room: the ring holds `capacity` events and `payloadBudgetBytes`.
+            while (m_firstId < id
+                   && (id - m_firstId >= capacity || m_payloadBytes + bytes > m_limits.payloadBudgetBytes)) {
+                TrafficEvent &old = m_ring[size_t(m_firstId % capacity)];
+                m_payloadBytes -= old.payload.size();
+                if (m_firstId % capacity != id % capacity) // evicted early for the byte budget
+                    evictedPayloads.append(std::exchange(old.payload, QByteArray()));
+                ++m_firstId;
+            }
+            // The previous occupant of the slot takes the event's place in
+            // the batch.
+            std::swap(m_ring[size_t(id % capacity)], event);
+            m_payloadBytes += bytes;
         }
-        // The previous occupant of the slot leaves in `event` and is freed
-        // after the lock is released.
-        std::swap(slot(id), event);
-        m_payloadBytes += bytes;
-        m_latestId.store(id, std::memory_order_release);
+        m_latestId.store(m_nextId - 1, std::memory_order_release);
     }
-    return id;
+    // The ring's previous occupants, freed outside the ring's lock. (Freeing
+    // them a few per append instead, between this thread's allocations,
+    // measured no better.)
+    batch.clear();
+    staging.empty.store(true, std::memory_order_relaxed);
+}
+
+void TrafficLog::flushAll() const
+{
+    QMutexLocker registry(&m_stagingsMutex);
+    for (const std::unique_ptr<Staging> &staging : m_stagings) {
+        if (!staging->empty.load(std::memory_order_acquire)) {
+            staging->idleReads = 0;
+            QMutexLocker locker(&staging->mutex);
+            commit(*staging);
+        } else if (staging->idleReads < IdleReadsBeforeRelease && ++staging->idleReads == IdleReadsBeforeRelease) {
+            QMutexLocker locker(&staging->mutex);
+            if (staging->events.empty())
+                std::vector<TrafficEvent>().swap(staging->events);
+        }
+    }
 }
 
 TrafficLog::Slice TrafficLog::eventsAfter(quint64 afterId, int maxCount) const
 {
     Slice result;
     maxCount = std::max(0, maxCount);
+    flushAll();
     QMutexLocker locker(&m_mutex);
     if (afterId >= m_nextId) {
         // An id from the future (another server run): start over from now.
@@ -195,20 +286,29 @@ TrafficLog::Slice TrafficLog::eventsAfter(quint64 afterId, int maxCount) const
     return result;
 }
 
+quint64 TrafficLog::latestId() const
+{
+    flushAll();
+    return m_latestId.load(std::memory_order_acquire);
+}
+
 quint64 TrafficLog::firstId() const
 {
+    flushAll();
     QMutexLocker locker(&m_mutex);
     return m_firstId;
 }
 
 int TrafficLog::size() const
 {
+    flushAll();
     QMutexLocker locker(&m_mutex);
     return int(m_nextId - m_firstId);
 }
 
 quint64 TrafficLog::droppedCount() const
 {
+    flushAll();
     QMutexLocker locker(&m_mutex);
     return m_firstId - 1;
 }
@@ -217,6 +317,7 @@ void TrafficLog::clear()
 {
     // Build the empty ring outside the lock and free the old one after it.
     std::vector<TrafficEvent> fresh(m_ring.size());
+    flushAll(); // staged events are held events too
     {
         QMutexLocker locker(&m_mutex);
         m_ring.swap(fresh);

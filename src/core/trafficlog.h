@@ -7,6 +7,7 @@
 #include <QString>
 
 #include <atomic>
+#include <memory>
 #include <vector>
 
 // One thing that crossed the wire (or was refused on it): a request, a reply,
@@ -37,7 +38,7 @@ struct TrafficEvent
         InvalidRequest
     };
 
-    quint64 id = 0;            // assigned by TrafficLog::append, starts at 1
+    quint64 id = 0;            // assigned when the event enters the TrafficLog's ring, starts at 1
     qint64 timeMs = 0;         // ms since the epoch; 0: TrafficLog::append stamps it
     quint64 connectionId = 0;
     qint64 size = 0;           // bytes of the message (or batch element) as sent
@@ -69,6 +70,14 @@ struct TrafficEvent
 // the HTTP API and the export read "everything after id N" from any thread.
 // No signal per event: views poll latestId() at a steady rate and fetch in
 // batches.
+//
+// Appends do not touch the shared ring: each appending thread has its own
+// staging buffer (its own, practically uncontended, mutex), moved into the
+// ring in batches — when it holds StagingBatch events, when its oldest event
+// is StagingMaxAgeMs older than the one being appended, and whenever a reader
+// asks (every reader first moves all staged events in). Ids are assigned when
+// events enter the ring, so one thread's events (one connection's) keep their
+// order, while different threads' events interleave by batch.
 class TrafficLog
 {
 public:
@@ -91,8 +100,12 @@ public:
         QJsonObject toJson() const;
     };
 
+    static constexpr int StagingBatch = 256;
+    static constexpr qint64 StagingMaxAgeMs = 20;
+
     TrafficLog();
     explicit TrafficLog(const Limits &limits);
+    ~TrafficLog();
     TrafficLog(const TrafficLog &) = delete;
     TrafficLog &operator=(const TrafficLog &) = delete;
 
@@ -107,15 +120,17 @@ public:
     // the full length unless `size` is already set. Call outside any lock.
     void setPayload(TrafficEvent &event, const QByteArray &payload) const;
 
-    // Stores the event and returns its id (0 when disabled). Thread-safe.
-    quint64 append(TrafficEvent &&event);
+    // Stages the event (dropped when disabled); it gets its id when it enters
+    // the ring, at the latest when any reader below is called. Thread-safe.
+    void append(TrafficEvent &&event);
 
     // Events with an id greater than `afterId`, oldest first, at most
     // `maxCount`. Thread-safe.
     Slice eventsAfter(quint64 afterId, int maxCount = 1000) const;
 
-    // The id of the newest event (0: none yet). Lock-free; poll it.
-    quint64 latestId() const { return m_latestId.load(std::memory_order_acquire); }
+    // The id of the newest event (0: none yet). Poll it: it moves staged
+    // events in (a few short, uncontended locks) only when there are any.
+    quint64 latestId() const;
     // The id of the oldest event still held (latestId() + 1 when empty).
     quint64 firstId() const;
     int size() const;
@@ -127,16 +142,33 @@ public:
     void clear();
 
 private:
-    TrafficEvent &slot(quint64 id) { return m_ring[size_t(id % m_ring.size())]; }
+    struct Staging;
+
     const TrafficEvent &slot(quint64 id) const { return m_ring[size_t(id % m_ring.size())]; }
 
-    const Limits m_limits;
-    std::atomic<bool> m_enabled{true};
-    std::atomic<quint64> m_latestId{0};
+    Staging &stagingOfThisThread();
+    // Moves `staging`'s events into the ring; the caller holds its mutex.
+    // The ring's previous occupants are freed after the ring's lock is
+    // released, by the committing thread.
+    void commit(Staging &staging) const;
+    // Commits every thread's staged events (readers call it first).
+    void flushAll() const;
 
+    const Limits m_limits;
+    const quint64 m_serial; // tells this log from an earlier one at the same address
+    std::atomic<bool> m_enabled{true};
+    mutable std::atomic<quint64> m_latestId{0};
+
+    // Every thread that appended has a staging here, owned by the log (a
+    // thread's cache only points to it), so neither a thread's exit nor the
+    // log's destruction leaves a dangling one behind.
+    mutable QMutex m_stagingsMutex;
+    std::vector<std::unique_ptr<Staging>> m_stagings;
+
+    // The ring; mutable because readers commit staged events first.
     mutable QMutex m_mutex;
-    std::vector<TrafficEvent> m_ring; // slot of id = id % capacity
-    quint64 m_firstId = 1;            // oldest held id
-    quint64 m_nextId = 1;             // id of the next event
-    qint64 m_payloadBytes = 0;        // payload bytes of the held events
+    mutable std::vector<TrafficEvent> m_ring; // slot of id = id % capacity
+    mutable quint64 m_firstId = 1;            // oldest held id
+    mutable quint64 m_nextId = 1;             // id of the next event
+    mutable qint64 m_payloadBytes = 0;        // payload bytes of the held events
 };

@@ -12,11 +12,12 @@ class ConnectionMonitor;
 // The server's RPC traffic as a table, oldest first, read from the core's
 // TrafficLog ("everything after id N") on every ConnectionMonitor tick -
 // never one signal per message. A tick looks at TrafficLog::latestId()
-// (lock-free) and, when there is something new, fetches at most
-// maxEventsPerTick() events (and for at most ~4 ms) in short slices (the
-// log's lock is held for a few hundred events at a time, so the server's
-// workers hardly notice), appends them with one beginInsertRows() and drops
-// the oldest rows beyond maxRows() with one beginRemoveRows() at the front.
+// (cheap: it moves the workers' staged events in) and, when there is
+// something new, fetches at most maxEventsPerTick() events (and for at most
+// ~4 ms) in short slices (the log's lock is held for a few hundred events at
+// a time, so the server's workers hardly notice), appends them with one
+// beginInsertRows() and drops the oldest rows beyond maxRows() with one
+// beginRemoveRows() at the front.
 // What is left over waits for the next tick; a backlog larger than the table
 // would ever hold is skipped (counted as dropped). 2,000 events per tick at
 // 10 Hz is 20,000 rows a second, more than anyone reads, and keeps one tick's

@@ -1,5 +1,6 @@
 // TrafficLog: ids, the ring's wraparound, "everything after id N" with the
-// dropped count, payload caps and budget, JSON form, and concurrent appends.
+// dropped count, payload caps and budget, JSON form, concurrent appends, and
+// staged events that every reader sees.
 
 #include "trafficlog.h"
 
@@ -9,6 +10,7 @@
 #include <QThread>
 
 #include <atomic>
+#include <memory>
 
 namespace {
 TrafficEvent makeEvent(int n, QByteArray payload = QByteArray())
@@ -33,8 +35,9 @@ private slots:
         QCOMPARE(log.latestId(), quint64(0));
         QCOMPARE(log.size(), 0);
         QCOMPARE(log.firstId(), quint64(1));
-        QCOMPARE(log.append(makeEvent(1)), quint64(1));
-        QCOMPARE(log.append(makeEvent(2)), quint64(2));
+        log.append(makeEvent(1));
+        QCOMPARE(log.latestId(), quint64(1));
+        log.append(makeEvent(2));
         QCOMPARE(log.latestId(), quint64(2));
         const TrafficLog::Slice s = log.eventsAfter(0);
         QCOMPARE(s.events.size(), 2);
@@ -56,7 +59,7 @@ private slots:
         limits.capacity = 10;
         TrafficLog log(limits);
         for (int i = 1; i <= 25; ++i)
-            QCOMPARE(log.append(makeEvent(i)), quint64(i));
+            log.append(makeEvent(i));
         QCOMPARE(log.size(), 10);
         QCOMPARE(log.firstId(), quint64(16));
         QCOMPARE(log.latestId(), quint64(25));
@@ -128,7 +131,8 @@ private slots:
         TrafficLog::Slice s = log.eventsAfter(2);
         QCOMPARE(s.events.size(), 0);
         QCOMPARE(s.dropped, quint64(3));
-        QCOMPARE(log.append(makeEvent(6)), quint64(6));
+        log.append(makeEvent(6));
+        QCOMPARE(log.latestId(), quint64(6));
         s = log.eventsAfter(5);
         QCOMPARE(s.events.size(), 1);
         QCOMPARE(s.events.first().id, quint64(6));
@@ -139,10 +143,12 @@ private slots:
         TrafficLog log;
         log.setEnabled(false);
         QVERIFY(!log.isEnabled());
-        QCOMPARE(log.append(makeEvent(1)), quint64(0));
+        log.append(makeEvent(1));
         QCOMPARE(log.size(), 0);
+        QCOMPARE(log.latestId(), quint64(0));
         log.setEnabled(true);
-        QCOMPARE(log.append(makeEvent(1)), quint64(1));
+        log.append(makeEvent(1));
+        QCOMPARE(log.latestId(), quint64(1));
     }
 
     void payloadCap()
@@ -284,6 +290,83 @@ private slots:
             verdicts << TrafficEvent::verdictName(v);
         QCOMPARE(verdicts, (QStringList{"", "accepted", "unknown", "disabled", "invalid-params", "refused",
                                         "handler-failed", "parse-error", "invalid-request"}));
+    }
+
+    // Events wait in their thread's staging until a batch is full, they are
+    // old enough, or anyone reads: every reader sees them, with ids in the
+    // order of appending.
+    void stagedEventsAreSeenByEveryReader()
+    {
+        TrafficLog::Limits limits;
+        limits.capacity = 4;
+        TrafficLog log(limits);
+        log.append(makeEvent(1));
+        QCOMPARE(log.size(), 1);
+        log.append(makeEvent(2));
+        QCOMPARE(log.firstId(), quint64(1));
+        log.append(makeEvent(3));
+        QCOMPARE(log.eventsAfter(0).events.last().id, quint64(3));
+        for (int i = 4; i <= 6; ++i)
+            log.append(makeEvent(i));
+        QCOMPARE(log.droppedCount(), quint64(2));
+        log.append(makeEvent(7));
+        log.clear(); // clears staged events too
+        QCOMPARE(log.size(), 0);
+        QCOMPARE(log.latestId(), quint64(7));
+
+        // From another thread, which has exited by the time of reading.
+        QThread *writer = QThread::create([&log] {
+            for (int i = 8; i <= 10; ++i)
+                log.append(makeEvent(i));
+        });
+        writer->start();
+        QVERIFY(writer->wait(10'000));
+        delete writer;
+        const TrafficLog::Slice s = log.eventsAfter(7);
+        QCOMPARE(s.events.size(), 3);
+        for (int i = 0; i < 3; ++i) {
+            QCOMPARE(s.events[i].id, quint64(8 + i));
+            QCOMPARE(s.events[i].connectionId, quint64(8 + i));
+        }
+    }
+
+    // A batch larger than the ring, and a staging that fills up on its own.
+    void fullStagingBatches()
+    {
+        TrafficLog::Limits limits;
+        limits.capacity = 10;
+        TrafficLog log(limits);
+        const int count = 3 * TrafficLog::StagingBatch + 5;
+        for (int i = 1; i <= count; ++i) {
+            TrafficEvent e = makeEvent(i);
+            e.timeMs = 1000; // all at once: only the batch size moves them
+            log.append(std::move(e));
+        }
+        QCOMPARE(log.latestId(), quint64(count));
+        QCOMPARE(log.size(), 10);
+        const TrafficLog::Slice s = log.eventsAfter(0);
+        QCOMPARE(s.dropped, quint64(count - 10));
+        for (int i = 0; i < 10; ++i)
+            QCOMPARE(s.events[i].connectionId, quint64(count - 9 + i));
+    }
+
+    // Two logs on one thread, and a log created where a destroyed one was.
+    void severalLogsOnOneThread()
+    {
+        TrafficLog a;
+        TrafficLog b;
+        for (int i = 1; i <= 3; ++i) {
+            a.append(makeEvent(i));
+            b.append(makeEvent(10 + i));
+        }
+        QCOMPARE(a.latestId(), quint64(3));
+        QCOMPARE(b.eventsAfter(0).events.first().connectionId, quint64(11));
+        for (int round = 0; round < 3; ++round) {
+            auto log = std::make_unique<TrafficLog>();
+            log->append(makeEvent(round));
+            QCOMPARE(log->size(), 1);
+            QCOMPARE(log->eventsAfter(0).events.first().connectionId, quint64(round));
+        }
     }
 
     // Several writers and a polling reader at once: every id once, in order,

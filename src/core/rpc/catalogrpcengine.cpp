@@ -11,10 +11,9 @@
 #include "topichub.h"
 #include "validatorchain.h"
 
-#include <QElapsedTimer>
 #include <QObject>
 
-#include <atomic>
+#include <chrono>
 #include <exception>
 
 namespace {
@@ -115,13 +114,14 @@ bool CatalogRpcEngine::buildChain(const ServerConfig &config, QString *error)
     if (!chain->configure(config.validatorSettings, known, &why)) {
         *error = QStringLiteral("validators: %1").arg(why);
         // Plugins shared with the chain in force get their old settings back.
-        if (const auto previous = std::atomic_load(&m_chain)) {
+        if (const ValidatorChain *previous = this->chain()) {
             QString ignored;
             previous->configure(m_settings, previous->names(), &ignored);
         }
         return false;
     }
-    std::atomic_store(&m_chain, std::shared_ptr<const ValidatorChain>(chain));
+    m_chains.push_back(chain);
+    m_chain.store(chain.get(), std::memory_order_release);
     m_plugins = plugins;
     m_settings = config.validatorSettings;
     return true;
@@ -137,22 +137,23 @@ bool CatalogRpcEngine::reloadValidators(const ServerConfig &config, QString *err
     return true;
 }
 
-std::shared_ptr<const ValidatorChain> CatalogRpcEngine::chain() const
-{
-    return std::atomic_load(&m_chain);
-}
-
 CallOutcome CatalogRpcEngine::call(const CallContext &context, const QString &method, const QJsonValue &params)
 {
-    QElapsedTimer timer;
-    timer.start();
+    using Clock = std::chrono::steady_clock;
+    // Timed from the caller's start when it has one (no clock read here);
+    // the one read at the end is handed back for the caller's latency.
+    const Clock::time_point start = context.startedAt != Clock::time_point() ? context.startedAt : Clock::now();
     CallOutcome outcome;
+    const auto elapsedNs = [&outcome, start] {
+        outcome.finishedAt = Clock::now();
+        return qint64(std::chrono::duration_cast<std::chrono::nanoseconds>(outcome.finishedAt - start).count());
+    };
 
     const ValidatorChain::Verdict verdict = chain()->check(context, method, params);
     if (!verdict.accepted) {
         outcome.verdict = classify(verdict.error);
         outcome.error = verdict.error;
-        m_registry->record(method, MethodRegistry::CallResult::Refused, timer.nsecsElapsed());
+        m_registry->record(method, MethodRegistry::CallResult::Refused, elapsedNs());
         return outcome;
     }
 
@@ -160,7 +161,7 @@ CallOutcome CatalogRpcEngine::call(const CallContext &context, const QString &me
     if (handler == m_handlers.cend()) { // only when a custom order left out every check of the name
         outcome.verdict = CallOutcome::Verdict::UnknownMethod;
         outcome.error = {-32601, QStringLiteral("Method not found"), QJsonObject{{"reason", "unknown"}}, QString()};
-        m_registry->record(method, MethodRegistry::CallResult::Refused, timer.nsecsElapsed());
+        m_registry->record(method, MethodRegistry::CallResult::Refused, elapsedNs());
         return outcome;
     }
 
@@ -183,7 +184,7 @@ CallOutcome CatalogRpcEngine::call(const CallContext &context, const QString &me
                                      << "failed:" << failure;
     }
     m_registry->record(method, outcome.ok() ? MethodRegistry::CallResult::Succeeded : MethodRegistry::CallResult::Failed,
-                       timer.nsecsElapsed());
+                       elapsedNs());
     return outcome;
 }
 

@@ -10,7 +10,9 @@
 #include <QMutex>
 #include <QStringList>
 
+#include <atomic>
 #include <memory>
+#include <vector>
 
 class CatalogValidator;
 class ConnectionRegistry;
@@ -71,7 +73,9 @@ public:
 
 private:
     CatalogRpcEngine();
-    std::shared_ptr<const ValidatorChain> chain() const;
+    // The chain in force: a plain atomic load (std::atomic_load of a
+    // shared_ptr takes a lock from a global pool in libstdc++).
+    const ValidatorChain *chain() const { return m_chain.load(std::memory_order_acquire); }
     bool buildChain(const ServerConfig &config, QString *error);
 
     std::shared_ptr<const MethodCatalog> m_catalog;
@@ -81,8 +85,11 @@ private:
     QHash<QString, MethodHandler> m_handlers; // fixed after create()
     std::unique_ptr<QObject> m_signalContext; // ends the ConnectionRegistry connection with the engine
 
-    std::shared_ptr<const ValidatorChain> m_chain; // read and swapped with std::atomic_load/store
-    mutable QMutex m_reloadMutex;                  // serializes reloads; guards the two below
+    std::atomic<const ValidatorChain *> m_chain{nullptr}; // the last of m_chains
+    mutable QMutex m_reloadMutex; // serializes reloads; guards the three below
+    // Every chain that was ever in force, kept alive with the engine: a call
+    // may still run through one that a reload replaced (reloads are rare).
+    std::vector<std::shared_ptr<const ValidatorChain>> m_chains;
     QList<LoadedValidatorPlugin> m_plugins;
     QJsonObject m_settings; // validatorSettings of the chain in force
 };

@@ -27,7 +27,7 @@ public:
     {
     }
 
-    void textMessage(const QByteArray &utf8) override;
+    void textMessageAt(const QByteArray &utf8, const Arrival &arrival) override;
     void pushNotification(const QString &method, const QByteArray &paramsJson) override;
 
 private:
@@ -46,11 +46,10 @@ private:
     bool m_closed = false; // closing: later messages and pushes are ignored
 };
 
-void DmRpcSession::textMessage(const QByteArray &utf8)
+void DmRpcSession::textMessageAt(const QByteArray &utf8, const Arrival &arrival)
 {
     if (m_closed)
         return;
-    const Arrival arrival = Arrival::now();
     Call call;
 
     QJsonParseError parseError;
@@ -103,6 +102,7 @@ void DmRpcSession::textMessage(const QByteArray &utf8)
     }
 
     const std::weak_ptr<char> life = lifeToken();
+    m_context.startedAt = arrival.at;
     const CallOutcome outcome = m_engine->call(m_context, call.method, tuple.at(1));
     if (life.expired() || m_closed)
         return; // the handler closed this connection
@@ -155,7 +155,8 @@ void DmRpcSession::textMessage(const QByteArray &utf8)
     out.append(',');
     out.append(call.id);
     out.append(']');
-    const qint64 latencyUs = arrival.elapsedUs();
+    // Until the engine was done (its clock read, shared; writing the reply is not counted).
+    const qint64 latencyUs = WireSession::latencyUs(arrival, outcome.finishedAt);
     m_link.sendText(out);
     if (!log || life.expired())
         return;
@@ -169,6 +170,7 @@ void DmRpcSession::textMessage(const QByteArray &utf8)
     reply.method = call.method;
     reply.requestId = call.id;
     reply.verdict = Verdict::Accepted;
+    reply.timeMs = timeAfter(arrival, latencyUs);
     reply.latencyUs = latencyUs;
     record(std::move(reply), out);
 }
@@ -200,7 +202,8 @@ void DmRpcSession::fail(const QByteArray &utf8, const Arrival &arrival, const Ca
         close.verdict = verdict;
         close.reason = clamped;
         close.size = 2 + clamped.toUtf8().size(); // the close frame's payload
-        close.latencyUs = arrival.elapsedUs();
+        close.latencyUs = latencyUs(arrival);
+        close.timeMs = timeAfter(arrival, close.latencyUs);
         record(std::move(close), payload);
     }
     m_link.close(code, clamped); // last: may destroy this session

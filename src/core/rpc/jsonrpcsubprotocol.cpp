@@ -53,6 +53,7 @@ struct Handled
     QString method;
     QByteArray id;          // JSON text; empty for notifications and unreadable ids
     QString reason;
+    WireSession::Clock::time_point finishedAt; // when the engine was done; unset: not called or not told
 };
 
 class JsonRpcSession final : public WireSession
@@ -64,14 +65,15 @@ public:
     {
     }
 
-    void textMessage(const QByteArray &utf8) override;
+    void textMessageAt(const QByteArray &utf8, const Arrival &arrival) override;
     void pushNotification(const QString &method, const QByteArray &paramsJson) override;
 
 private:
     // Handles one request object (or what should have been one) and appends
-    // its reply, if any, to `out`. Returns false if the session is gone.
-    bool handle(const QJsonValue &request, QByteArrayView message, WireJson::Span span, QByteArray &out,
-                Handled &handled);
+    // its reply, if any, to `out`. The call is timed from `startedAt`.
+    // Returns false if the session is gone.
+    bool handle(const QJsonValue &request, QByteArrayView message, WireJson::Span span, Clock::time_point startedAt,
+                QByteArray &out, Handled &handled);
     void replyMessageError(const QByteArray &utf8, const Arrival &arrival, int code, Verdict verdict,
                            Kind inKind, const QString &data);
     // The request's event and, when `latencyUs` >= 0, its reply's.
@@ -81,9 +83,8 @@ private:
     JsonRpcOptions m_options;
 };
 
-void JsonRpcSession::textMessage(const QByteArray &utf8)
+void JsonRpcSession::textMessageAt(const QByteArray &utf8, const Arrival &arrival)
 {
-    const Arrival arrival = Arrival::now();
     QJsonParseError parseError;
     const QJsonDocument doc = QJsonDocument::fromJson(utf8, &parseError);
     if (parseError.error != QJsonParseError::NoError) {
@@ -105,14 +106,15 @@ void JsonRpcSession::textMessage(const QByteArray &utf8)
         QByteArray out;
         out.reserve(128); // most replies fit: one allocation
         Handled handled;
-        if (!handle(doc.object(), utf8, WireJson::Span{start, utf8.size() - start}, out, handled))
+        if (!handle(doc.object(), utf8, WireJson::Span{start, utf8.size() - start}, arrival.at, out, handled))
             return;
         if (!handled.replied) {
             if (logging())
                 logCall(handled, arrival, utf8, QByteArray(), -1);
             return;
         }
-        const qint64 latencyUs = arrival.elapsedUs();
+        // Until the engine was done (its clock read, shared; writing the reply is not counted).
+        const qint64 latencyUs = WireSession::latencyUs(arrival, handled.finishedAt);
         const bool log = logging();
         m_link.sendText(out);
         if (log && !life.expired())
@@ -152,6 +154,7 @@ void JsonRpcSession::textMessage(const QByteArray &utf8)
     out.reserve(count * 48);
     out.append('[');
     qsizetype replies = 0;
+    Clock::time_point callStart = arrival.at; // each call is timed from the end of the one before
     for (qsizetype i = 0; i < count; ++i) {
         const qsizetype mark = out.size();
         if (replies > 0)
@@ -159,8 +162,10 @@ void JsonRpcSession::textMessage(const QByteArray &utf8)
         const qsizetype begin = out.size();
         const WireJson::Span span = spans.empty() ? WireJson::Span{} : spans[size_t(i)];
         Handled handled;
-        if (!handle(batch.at(i), utf8, span, out, handled))
+        if (!handle(batch.at(i), utf8, span, callStart, out, handled))
             return;
+        if (handled.finishedAt != Clock::time_point())
+            callStart = handled.finishedAt;
         if (handled.replied)
             ++replies;
         else
@@ -168,7 +173,7 @@ void JsonRpcSession::textMessage(const QByteArray &utf8)
         if (logging()) {
             const QByteArray request = span.isValid() ? span.in(utf8).toByteArray() : QByteArray();
             if (handled.replied)
-                logCall(handled, arrival, request, out.mid(begin), arrival.elapsedUs());
+                logCall(handled, arrival, request, out.mid(begin), latencyUs(arrival, handled.finishedAt));
             else
                 logCall(handled, arrival, request, QByteArray(), -1);
         }
@@ -176,19 +181,20 @@ void JsonRpcSession::textMessage(const QByteArray &utf8)
     if (replies == 0)
         return; // only notifications: nothing to say
     out.append(']');
-    const qint64 latencyUs = arrival.elapsedUs();
+    const qint64 batchLatencyUs = latencyUs(arrival, callStart);
     const bool log = logging();
     m_link.sendText(out);
     if (!log || life.expired())
         return;
     TrafficEvent reply = event(Direction::Out, Kind::Batch);
-    reply.latencyUs = latencyUs;
+    reply.timeMs = timeAfter(arrival, batchLatencyUs);
+    reply.latencyUs = batchLatencyUs;
     reply.reason = QStringLiteral("%1 replies").arg(replies);
     record(std::move(reply), out);
 }
 
 bool JsonRpcSession::handle(const QJsonValue &request, QByteArrayView message, WireJson::Span span,
-                            QByteArray &out, Handled &handled)
+                            Clock::time_point startedAt, QByteArray &out, Handled &handled)
 {
     QString invalid;
     QJsonObject object;
@@ -251,9 +257,11 @@ bool JsonRpcSession::handle(const QJsonValue &request, QByteArrayView message, W
     handled.method = method.toString();
     handled.inKind = hasId ? Kind::Request : Kind::Notification;
     const std::weak_ptr<char> life = lifeToken();
+    m_context.startedAt = startedAt;
     const CallOutcome outcome = m_engine->call(m_context, handled.method, params);
     if (life.expired())
         return false;
+    handled.finishedAt = outcome.finishedAt;
     handled.verdict = verdictOf(outcome.verdict);
     if (outcome.ok()) {
         if (hasId) {
@@ -278,7 +286,7 @@ void JsonRpcSession::replyMessageError(const QByteArray &utf8, const Arrival &ar
     qCDebug(lcRpcWire) << "connection" << m_context.connectionId << "jsonrpc error" << code << data;
     QByteArray out;
     appendError(out, code, standardMessage(code), data, "null");
-    const qint64 latencyUs = arrival.elapsedUs();
+    const qint64 latencyUs = WireSession::latencyUs(arrival);
     const bool log = logging();
     if (log) {
         TrafficEvent in = event(Direction::In, inKind);
@@ -295,6 +303,7 @@ void JsonRpcSession::replyMessageError(const QByteArray &utf8, const Arrival &ar
     reply.requestId = QByteArrayLiteral("null");
     reply.verdict = verdict;
     reply.reason = data;
+    reply.timeMs = timeAfter(arrival, latencyUs);
     reply.latencyUs = latencyUs;
     record(std::move(reply), out);
 }
@@ -316,6 +325,7 @@ void JsonRpcSession::logCall(const Handled &handled, const Arrival &arrival, con
     out.requestId = handled.id.isEmpty() ? QByteArrayLiteral("null") : handled.id;
     out.verdict = handled.verdict;
     out.reason = handled.reason;
+    out.timeMs = timeAfter(arrival, latencyUs);
     out.latencyUs = latencyUs;
     record(std::move(out), reply);
 }

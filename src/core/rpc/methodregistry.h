@@ -23,7 +23,7 @@ struct MethodCounters
     quint64 calls = 0;    // every call naming the method, whatever became of it
     quint64 refusals = 0; // refused by a validator (switched off, bad params, policy)
     quint64 errors = 0;   // the handler failed (-32603)
-    double totalLatencyMs = 0; // summed over all calls, validation included
+    double totalLatencyMs = 0; // summed over all calls: from the message read (or the batch's previous call) to the handler's return
 
     double meanLatencyMs() const { return calls ? totalLatencyMs / double(calls) : 0.0; }
     QJsonObject toJson() const;

@@ -3,6 +3,8 @@
 #include <QJsonValue>
 #include <QString>
 
+#include <chrono>
+
 class ConnectionLink;
 
 // Who is calling: handed by a wire protocol (jsonrpc, dm-rpc) to the engine.
@@ -11,6 +13,9 @@ struct CallContext
     quint64 connectionId = 0;
     QString subprotocol;
     ConnectionLink *link = nullptr; // the caller's connection, on the current (worker) thread
+    // When the call began (its message arrived, or the previous call of its
+    // batch ended): the engine times the call from here. Unset: from call().
+    std::chrono::steady_clock::time_point startedAt{};
 };
 
 // An error reply in JSON-RPC terms; dm-rpc maps it to a close code.
@@ -36,6 +41,9 @@ struct CallOutcome
     Verdict verdict = Verdict::Accepted;
     QJsonValue result;   // Accepted
     RpcError error;      // everything else
+    // When the engine was done (set by engines that read the clock anyway;
+    // unset: the caller reads it if it needs it).
+    std::chrono::steady_clock::time_point finishedAt{};
 
     bool ok() const { return verdict == Verdict::Accepted; }
 };

@@ -4,7 +4,9 @@
 #include <QJsonDocument>
 #include <QJsonObject>
 #include <QLocale>
+#include <QVariant>
 
+#include <charconv>
 #include <cmath>
 
 namespace WireJson {
@@ -170,13 +172,14 @@ void appendValue(QByteArray &out, const QJsonValue &value)
     case QJsonValue::String:
         appendString(out, value.toString());
         return;
-    case QJsonValue::Double: {
-        // An integral value (stored as integer, or a double that is one)
-        // prints as an integer; other doubles as Qt's JSON writer does.
-        const qint64 a = value.toInteger(0);
-        const qint64 b = value.toInteger(1);
-        if (a == b) {
-            out += QByteArray::number(a);
+    case QJsonValue::Double:
+        // As Qt's writer does: by how the number is stored (QJsonValue keeps
+        // integral doubles up to 2^53, parsed integers and qint64 values as
+        // integers; 1e16 stays a double and prints as 1e+16).
+        if (value.toVariant().typeId() == QMetaType::LongLong) {
+            char digits[24];
+            const std::to_chars_result end = std::to_chars(digits, digits + sizeof digits, value.toInteger());
+            out.append(digits, end.ptr - digits);
         } else {
             const double d = value.toDouble();
             if (std::isfinite(d))
@@ -185,23 +188,40 @@ void appendValue(QByteArray &out, const QJsonValue &value)
                 out += "null";
         }
         return;
+    case QJsonValue::Array: {
+        // Written directly, element by element: no QJsonDocument, no copy.
+        const QJsonArray array = value.toArray();
+        out += '[';
+        bool first = true;
+        for (const QJsonValue element : array) {
+            if (!first)
+                out += ',';
+            first = false;
+            appendValue(out, element);
+        }
+        out += ']';
+        return;
     }
-    case QJsonValue::Array:
-        out += QJsonDocument(value.toArray()).toJson(QJsonDocument::Compact);
+    case QJsonValue::Object: {
+        // QJsonObject iterates in key order, as Qt's writer writes.
+        const QJsonObject object = value.toObject();
+        out += '{';
+        for (auto it = object.constBegin(); it != object.constEnd(); ++it) {
+            if (it != object.constBegin())
+                out += ',';
+            appendString(out, it.key());
+            out += ':';
+            appendValue(out, it.value());
+        }
+        out += '}';
         return;
-    case QJsonValue::Object:
-        out += QJsonDocument(value.toObject()).toJson(QJsonDocument::Compact);
-        return;
+    }
     }
     out += "null";
 }
 
 QByteArray toJson(const QJsonValue &value)
 {
-    if (value.isArray())
-        return QJsonDocument(value.toArray()).toJson(QJsonDocument::Compact);
-    if (value.isObject())
-        return QJsonDocument(value.toObject()).toJson(QJsonDocument::Compact);
     QByteArray out;
     appendValue(out, value);
     return out;

@@ -27,7 +27,8 @@ struct Span
 // Appends `text` as a JSON string literal (quotes included). Lone surrogates
 // are written as \uXXXX escapes, so every QString round-trips.
 void appendString(QByteArray &out, QStringView text);
-// Appends `value` as compact JSON. Undefined is written as null.
+// Appends `value` as compact JSON, byte for byte what
+// QJsonDocument::toJson(Compact) writes for it. Undefined is written as null.
 void appendValue(QByteArray &out, const QJsonValue &value);
 QByteArray toJson(const QJsonValue &value);
 

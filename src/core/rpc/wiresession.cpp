@@ -2,7 +2,6 @@
 
 #include "logging.h"
 
-#include <QDateTime>
 #include <QJsonArray>
 #include <QJsonObject>
 
@@ -25,14 +24,11 @@ WireSession::~WireSession()
         m_engine->connectionClosed(m_context.connectionId);
 }
 
-WireSession::Arrival WireSession::Arrival::now()
+qint64 WireSession::latencyUs(const Arrival &arrival, Clock::time_point until)
 {
-    return Arrival{QDateTime::currentMSecsSinceEpoch(), Clock::now()};
-}
-
-qint64 WireSession::Arrival::elapsedUs() const
-{
-    return std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - at).count();
+    if (until == Clock::time_point())
+        until = Clock::now();
+    return std::chrono::duration_cast<std::chrono::microseconds>(until - arrival.at).count();
 }
 
 TrafficEvent WireSession::event(TrafficEvent::Direction direction, TrafficEvent::Kind kind) const

@@ -19,15 +19,16 @@ public:
     WireSession(ConnectionLink &link, RpcEngine *engine, TrafficLog *log);
     ~WireSession() override; // tells the engine the connection is gone
 
+    // Reads the clock once; connections pass the time they read instead.
+    void textMessage(const QByteArray &utf8) final { textMessageAt(utf8, MessageArrival::now()); }
+
 protected:
     // When a message arrived, for event times and latencies.
-    struct Arrival
-    {
-        qint64 timeMs;
-        Clock::time_point at;
-        static Arrival now();
-        qint64 elapsedUs() const;
-    };
+    using Arrival = MessageArrival;
+    // µs from the arrival to `until`; an unset `until` reads the clock.
+    static qint64 latencyUs(const Arrival &arrival, Clock::time_point until = {});
+    // The time stamp of an event `latencyUs` after the arrival, without a clock read.
+    static qint64 timeAfter(const Arrival &arrival, qint64 latencyUs) { return arrival.timeMs + latencyUs / 1000; }
 
     // Alive as long as the session; copy it into a weak_ptr before calling
     // out (engine, link) and check expired() afterwards.
