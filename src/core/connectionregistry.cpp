@@ -63,15 +63,15 @@ ConnectionRegistry::ConnectionRegistry(QObject *parent)
 {
 }
 
-void ConnectionRegistry::add(const ConnectionInfo &info, std::shared_ptr<ConnectionStats> stats,
-                             WebSocketSession *session)
+void ConnectionRegistry::add(WebSocketSession *session)
 {
+    const quint64 id = session->info().id;
     {
         QMutexLocker locker(&m_mutex);
-        m_entries.insert(info.id, Entry{info, std::move(stats), session});
+        m_entries.insert(id, session);
     }
     m_totalOpened.fetch_add(1, std::memory_order_relaxed);
-    emit connectionOpened(info.id);
+    emit connectionOpened(id);
 }
 
 void ConnectionRegistry::remove(quint64 id, int closeCode, const QString &closeReason)
@@ -82,7 +82,7 @@ void ConnectionRegistry::remove(quint64 id, int closeCode, const QString &closeR
         const auto it = m_entries.find(id);
         if (it == m_entries.end())
             return;
-        const ConnectionStats &s = *it->stats;
+        const ConnectionStats &s = (*it)->stats();
         m_closedTotals.messagesIn += s.messagesIn.load(std::memory_order_relaxed);
         m_closedTotals.messagesOut += s.messagesOut.load(std::memory_order_relaxed);
         m_closedTotals.bytesIn += s.bytesIn.load(std::memory_order_relaxed);
@@ -95,10 +95,10 @@ void ConnectionRegistry::remove(quint64 id, int closeCode, const QString &closeR
         emit becameEmpty();
 }
 
-ConnectionInfo ConnectionRegistry::materialize(const Entry &entry)
+ConnectionInfo ConnectionRegistry::materialize(const WebSocketSession &session)
 {
-    ConnectionInfo info = entry.info;
-    const ConnectionStats &s = *entry.stats;
+    ConnectionInfo info = session.info();
+    const ConnectionStats &s = session.stats();
     info.messagesIn = s.messagesIn.load(std::memory_order_relaxed);
     info.messagesOut = s.messagesOut.load(std::memory_order_relaxed);
     info.bytesIn = s.bytesIn.load(std::memory_order_relaxed);
@@ -112,8 +112,8 @@ QList<ConnectionInfo> ConnectionRegistry::snapshot() const
     QMutexLocker locker(&m_mutex);
     QList<ConnectionInfo> list;
     list.reserve(m_entries.size());
-    for (const Entry &e : m_entries)
-        list.append(materialize(e));
+    for (const WebSocketSession *session : m_entries)
+        list.append(materialize(*session));
     locker.unlock();
     std::sort(list.begin(), list.end(),
               [](const ConnectionInfo &a, const ConnectionInfo &b) { return a.id < b.id; });
@@ -126,7 +126,7 @@ std::optional<ConnectionInfo> ConnectionRegistry::connection(quint64 id) const
     const auto it = m_entries.constFind(id);
     if (it == m_entries.cend())
         return std::nullopt;
-    return materialize(*it);
+    return materialize(**it);
 }
 
 int ConnectionRegistry::count() const
@@ -140,12 +140,12 @@ bool ConnectionRegistry::postToSession(quint64 id, F &&call)
 {
     QMutexLocker locker(&m_mutex);
     const auto it = m_entries.constFind(id);
-    if (it == m_entries.cend() || !it->session)
+    if (it == m_entries.cend())
         return false;
     // The session removes itself under this mutex before it is destroyed, so
     // the pointer is valid here; a queued call to an object that is deleted
     // before delivery is dropped by Qt.
-    WebSocketSession *session = it->session.data();
+    WebSocketSession *session = *it;
     QMetaObject::invokeMethod(session, [session, call = std::forward<F>(call)]() { call(*session); },
                               Qt::QueuedConnection);
     return true;
@@ -211,11 +211,12 @@ TrafficTotals ConnectionRegistry::totals() const
 {
     QMutexLocker locker(&m_mutex);
     TrafficTotals t = m_closedTotals;
-    for (const Entry &e : m_entries) {
-        t.messagesIn += e.stats->messagesIn.load(std::memory_order_relaxed);
-        t.messagesOut += e.stats->messagesOut.load(std::memory_order_relaxed);
-        t.bytesIn += e.stats->bytesIn.load(std::memory_order_relaxed);
-        t.bytesOut += e.stats->bytesOut.load(std::memory_order_relaxed);
+    for (const WebSocketSession *session : m_entries) {
+        const ConnectionStats &s = session->stats();
+        t.messagesIn += s.messagesIn.load(std::memory_order_relaxed);
+        t.messagesOut += s.messagesOut.load(std::memory_order_relaxed);
+        t.bytesIn += s.bytesIn.load(std::memory_order_relaxed);
+        t.bytesOut += s.bytesOut.load(std::memory_order_relaxed);
     }
     return t;
 }

@@ -7,7 +7,6 @@
 #include <QJsonObject>
 #include <QMutex>
 #include <QObject>
-#include <QPointer>
 #include <QStringList>
 #include <QWebSocketProtocol>
 
@@ -93,8 +92,10 @@ public:
 
     quint64 allocateId() { return m_nextId.fetch_add(1, std::memory_order_relaxed); }
 
-    void add(const ConnectionInfo &info, std::shared_ptr<ConnectionStats> stats,
-             WebSocketSession *session);
+    // Lists a session. Its info and counters are read from the session
+    // itself (no copy per connection), so it must remove() itself before it
+    // is destroyed.
+    void add(WebSocketSession *session);
     void remove(quint64 id, int closeCode, const QString &closeReason);
 
     QList<ConnectionInfo> snapshot() const;
@@ -125,17 +126,13 @@ signals:
     void becameEmpty();
 
 private:
-    struct Entry
-    {
-        ConnectionInfo info; // static part; counters live in `stats`
-        std::shared_ptr<ConnectionStats> stats;
-        QPointer<WebSocketSession> session;
-    };
-    static ConnectionInfo materialize(const Entry &entry);
+    static ConnectionInfo materialize(const WebSocketSession &session);
     template<typename F> bool postToSession(quint64 id, F &&call);
 
     mutable QMutex m_mutex;
-    QHash<quint64, Entry> m_entries;
+    // Live sessions by id. A session removes itself under m_mutex before it
+    // is destroyed, so the pointers are valid while the mutex is held.
+    QHash<quint64, WebSocketSession *> m_entries;
     std::deque<RefusedHandshake> m_refusals;
     QHash<QString, quint64> m_refusalsByCause;
     TrafficTotals m_closedTotals; // counters of connections that are gone

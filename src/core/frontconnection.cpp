@@ -92,7 +92,10 @@ void FrontConnection::processInput()
             armTimer(m_context->limits.headTimeoutMs);
         }
         const int maxHead = m_context->limits.maxHeadBytes;
-        const QByteArray peeked = m_socket->peek(maxHead + 1);
+        // No more than is buffered: peeking past it makes Qt reserve (and
+        // drop) another 16 KiB chunk in the socket's read buffer, and leaves
+        // that buffer's chunk list grown for the life of the connection.
+        const QByteArray peeked = m_socket->peek(qMin<qint64>(m_socket->bytesAvailable(), maxHead + 1));
         int headLength = 0;
         switch (RequestHead::scan(peeked, maxHead, &headLength)) {
         case RequestHead::Status::Incomplete:
@@ -106,6 +109,7 @@ void FrontConnection::processInput()
             respondAndClose(HttpResponse::json(400, QStringLiteral("malformed request head")));
             return;
         case RequestHead::Status::Complete:
+            m_headComplete = true;
             break;
         }
         RequestHead head;
@@ -119,6 +123,8 @@ void FrontConnection::processInput()
                                                        : handlePlainRequest(head, headLength);
         if (!handled)
             return; // waiting for the body, or the connection is over
+        m_headComplete = false;
+        emit awaitingNextRequest();
     }
 }
 
@@ -150,6 +156,15 @@ bool FrontConnection::handlePlainRequest(const RequestHead &head, int headLength
         respondAndClose(HttpResponse::json(426, QStringLiteral("this port serves WebSocket only"),
                                            {{"Upgrade", "websocket"}, {"Sec-WebSocket-Version", "13"}}));
         return false;
+    }
+    if (const HttpSide::FrontAnswer *answer = m_context->http->frontAnswer(head)) {
+        // A fixed answer (GET/HEAD /health): the same bytes QHttpServer would
+        // write, without handing the request over (see HttpSide).
+        m_socket->skip(headLength);
+        if (m_socket->state() == QAbstractSocket::ConnectedState) // as HttpExchangeSocket does
+            m_socket->write(answer->response.constData(),
+                            head.method == "HEAD" ? answer->headLength : answer->response.size());
+        return finishPlainExchange(head, answer->status, true);
     }
     if (head.headerCount("transfer-encoding") > 0) {
         respondAndClose(HttpResponse::json(411, QStringLiteral("send the body with Content-Length")));
@@ -198,12 +213,17 @@ bool FrontConnection::handlePlainRequest(const RequestHead &head, int headLength
         m_context->http->adopt(m_exchange);
     }
     m_exchange->deliver(request, headRequest);
+    return finishPlainExchange(head, m_exchange->lastStatus(), false);
+}
+
+bool FrontConnection::finishPlainExchange(const RequestHead &head, int status, bool answeredByFront)
+{
     qCDebug(lcHttp).noquote() << m_socket->peerAddress().toString() << head.method << head.target
-                              << "->" << m_exchange->lastStatus();
+                              << "->" << status << (answeredByFront ? "(answered by the front)" : "");
     m_requestStarted = false;
     m_continueSent = false;
     if (m_state != State::AwaitingRequest)
-        return false;
+        return false; // QHttpServer asked to close
     if (!head.keepAlive()) {
         m_state = State::Closing;
         m_socket->disconnectFromHost();

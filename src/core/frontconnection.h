@@ -42,9 +42,14 @@ public:
 
     void start();
     void shutdown();
+    // Waiting for the head of a request (none sent yet, part of one, or idle
+    // between keep-alive requests): what the listener may evict under a flood.
+    bool isAwaitingHead() const { return m_state == State::AwaitingRequest && !m_headComplete; }
 
 signals:
     void finished();
+    // A keep-alive request was answered; the next head is awaited from now.
+    void awaitingNextRequest();
 
 private:
     enum class State { AwaitingRequest, Closing, HandedOver };
@@ -52,6 +57,9 @@ private:
     void processInput();
     bool handleUpgrade(const RequestHead &head);
     bool handlePlainRequest(const RequestHead &head, int headLength);
+    // After a plain request was answered: Connection: close / HTTP/1.0, the
+    // keep-alive idle timer. Returns whether the next request may follow.
+    bool finishPlainExchange(const RequestHead &head, int status, bool answeredByFront);
     void armTimer(int ms);
     void onTimeout();
     void respondAndClose(const QByteArray &response);
@@ -67,6 +75,7 @@ private:
     QPointer<HttpExchangeSocket> m_exchange;
     QTimer m_timer;
     bool m_requestStarted = false;  // bytes of the current request have arrived
+    bool m_headComplete = false;    // the current request's head is complete (its body may not be)
     bool m_continueSent = false;    // "100 Continue" answered for the current request
     bool m_finished = false;
 };

@@ -4,10 +4,12 @@ HttpExchangeSocket::HttpExchangeSocket(QTcpSocket *transport, QObject *parent)
     : QTcpSocket(parent)
     , m_transport(transport)
 {
-    setPeerAddress(transport->peerAddress());
-    setPeerPort(transport->peerPort());
-    setLocalAddress(transport->localAddress());
-    setLocalPort(transport->localPort());
+    if (transport) {
+        setPeerAddress(transport->peerAddress());
+        setPeerPort(transport->peerPort());
+        setLocalAddress(transport->localAddress());
+        setLocalPort(transport->localPort());
+    }
     setSocketState(QAbstractSocket::ConnectedState);
     setOpenMode(QIODevice::ReadWrite);
 }
@@ -25,6 +27,7 @@ void HttpExchangeSocket::deliver(const QByteArray &request, bool headersOnly)
     m_inputPos = 0;
     m_lastStatus = 0;
     m_expectStatusLine = true;
+    m_statusLine.clear();
     m_headersOnly = headersOnly;
     m_headTail.clear();
     emit readyRead();
@@ -60,9 +63,19 @@ qint64 HttpExchangeSocket::readData(char *data, qint64 maxSize)
 
 qint64 HttpExchangeSocket::writeData(const char *data, qint64 size)
 {
-    if (m_expectStatusLine && size >= 12 && memcmp(data, "HTTP/1.", 7) == 0) {
-        m_lastStatus = QByteArray(data + 9, 3).toInt();
-        m_expectStatusLine = false;
+    if (m_expectStatusLine) {
+        // QHttpServer writes the status line in pieces ("HTTP/", "1", ".",
+        // "1", " ", "200", ...): collect its first 12 bytes.
+        m_statusLine.append(data, qMin<qint64>(size, 12 - m_statusLine.size()));
+        if (m_statusLine.size() == 12) {
+            if (m_statusLine.startsWith("HTTP/1."))
+                m_lastStatus = m_statusLine.mid(9, 3).toInt();
+            m_expectStatusLine = false;
+        }
+    }
+    if (!m_transport) {
+        m_written.append(data, size);
+        return size;
     }
     if (m_transport->state() != QAbstractSocket::ConnectedState)
         return size; // the peer left; QHttpServer must not see an error for it

@@ -3,6 +3,8 @@
 #include <QByteArray>
 #include <QTcpSocket>
 
+#include <utility>
+
 // The socket QHttpServer is given for one client connection. It is not
 // connected to the network: the FrontConnection that owns the real socket
 // frames the byte stream into whole requests and delivers them here one at a
@@ -12,6 +14,10 @@
 // sees every request head first, so an upgrade on a keep-alive connection,
 // pipelined requests, `Connection: close`, body limits and idle timeouts are
 // handled before QHttpServer (which handles none of them in 6.4) parses a byte.
+//
+// Without a transport (null), what QHttpServer writes is kept instead and
+// taken with takeWritten(): HttpSide learns the fixed answers the front
+// serves itself that way.
 class HttpExchangeSocket : public QTcpSocket
 {
     Q_OBJECT
@@ -25,6 +31,8 @@ public:
     // delivered as GET) only the head of the answer reaches the client.
     void deliver(const QByteArray &request, bool headersOnly = false);
     int lastStatus() const { return m_lastStatus; }
+    // Without a transport: everything written since the last call.
+    QByteArray takeWritten() { return std::exchange(m_written, {}); }
     // The real connection ended: tell QHttpServer, which then deletes this object.
     void transportClosed();
 
@@ -46,6 +54,8 @@ private:
     qsizetype m_inputPos = 0;
     int m_lastStatus = 0;
     bool m_expectStatusLine = false;
+    QByteArray m_statusLine; // its first bytes, until the status code is in
     bool m_headersOnly = false;
     QByteArray m_headTail; // last bytes written, to find the end of the head across writes
+    QByteArray m_written;  // without a transport: what QHttpServer wrote
 };

@@ -14,6 +14,23 @@
 #include <QTcpSocket>
 #include <QWebSocket>
 
+namespace {
+// After the handshake Qt keeps the socket's 16 KiB read-buffer chunk, empty,
+// for the life of the connection (QRingBuffer keeps one block for reuse):
+// for an idle WebSocket that is the largest single allocation, and its first
+// page stays resident. Reading everything buffered with read(n) hands the
+// chunk to the returned QByteArray instead, so a byte put back and read
+// again frees it; the next frame that arrives allocates a new one. With
+// data still buffered (the client's first frame) nothing is done.
+void releaseEmptyReadBuffer(QTcpSocket *socket)
+{
+    if (socket->bytesAvailable() != 0 || socket->isTransactionStarted())
+        return;
+    socket->ungetChar('\0');
+    (void)socket->read(1);
+}
+} // namespace
+
 struct UpgradeDispatcher::Pending
 {
     QPointer<QTcpSocket> socket;
@@ -150,6 +167,7 @@ void UpgradeDispatcher::onNewConnection(QWebSocketServer *server)
         ws->setParent(nullptr);
         ws->setMaxAllowedIncomingMessageSize(quint64(m_config.limits.maxMessageBytes));
         ws->setMaxAllowedIncomingFrameSize(quint64(m_config.limits.maxFrameBytes));
+        releaseEmptyReadBuffer(socket);
 
         ConnectionInfo info = pending->info;
         info.id = m_connections->allocateId();
@@ -164,7 +182,7 @@ void UpgradeDispatcher::onNewConnection(QWebSocketServer *server)
         }
         auto *session = new WebSocketSession(ws, info, std::move(protocol), m_connections,
                                              m_config.limits.maxOutgoingBytes);
-        m_connections->add(info, session->stats(), session);
+        m_connections->add(session);
         qCDebug(lcHandshake) << "accepted" << info.peer() << info.path << info.subprotocol << "as" << info.id;
         m_workers->assign(session);
     }

@@ -31,11 +31,10 @@ WebSocketSession::WebSocketSession(QWebSocket *socket, ConnectionInfo info,
     , m_info(std::move(info))
     , m_protocol(std::move(protocol))
     , m_registry(registry)
-    , m_stats(std::make_shared<ConnectionStats>())
     , m_maxOutgoingBytes(maxOutgoingBytes)
 {
     m_socket->setParent(this);
-    m_stats->lastActivityMs.store(m_info.connectedAt.toMSecsSinceEpoch(), std::memory_order_relaxed);
+    m_stats.lastActivityMs.store(m_info.connectedAt.toMSecsSinceEpoch(), std::memory_order_relaxed);
     // Connected here, before the move to the worker, and not in start():
     // the worker thread may service the socket (write the 101, read the
     // client's first message) before the queued start() runs, and a message
@@ -53,6 +52,10 @@ WebSocketSession::WebSocketSession(QWebSocket *socket, ConnectionInfo info,
 
 WebSocketSession::~WebSocketSession()
 {
+    // The registry points to live sessions: never leave one behind, even
+    // when a session is destroyed without having seen its end.
+    if (!m_finished)
+        m_registry->remove(m_info.id, int(QWebSocketProtocol::CloseCodeAbnormalDisconnection), QString());
     // The protocol session may still talk to the link while it is destroyed.
     m_session.reset();
 }
@@ -80,7 +83,7 @@ void WebSocketSession::start()
 
 void WebSocketSession::touch(qint64 nowMs)
 {
-    m_stats->lastActivityMs.store(nowMs, std::memory_order_relaxed);
+    m_stats.lastActivityMs.store(nowMs, std::memory_order_relaxed);
 }
 
 void WebSocketSession::onText(const QString &message)
@@ -90,12 +93,14 @@ void WebSocketSession::onText(const QString &message)
         return;
     }
     const QByteArray utf8 = message.toUtf8();
-    m_stats->messagesIn.fetch_add(1, std::memory_order_relaxed);
-    m_stats->bytesIn.fetch_add(quint64(utf8.size()), std::memory_order_relaxed);
+    m_stats.messagesIn.fetch_add(1, std::memory_order_relaxed);
+    m_stats.bytesIn.fetch_add(quint64(utf8.size()), std::memory_order_relaxed);
     m_pingSentMs = -1; // any traffic proves the peer alive
-    touch(QDateTime::currentMSecsSinceEpoch());
+    // The message's one clock reading: activity, the log's time stamps, latencies.
+    const MessageArrival arrival = MessageArrival::now();
+    touch(arrival.timeMs);
     if (m_session)
-        m_session->textMessage(utf8);
+        m_session->textMessageAt(utf8, arrival);
 }
 
 void WebSocketSession::onBinary(const QByteArray &message)
@@ -104,8 +109,8 @@ void WebSocketSession::onBinary(const QByteArray &message)
         m_early.append({true, message});
         return;
     }
-    m_stats->messagesIn.fetch_add(1, std::memory_order_relaxed);
-    m_stats->bytesIn.fetch_add(quint64(message.size()), std::memory_order_relaxed);
+    m_stats.messagesIn.fetch_add(1, std::memory_order_relaxed);
+    m_stats.bytesIn.fetch_add(quint64(message.size()), std::memory_order_relaxed);
     touch(QDateTime::currentMSecsSinceEpoch());
     // Every bundled subprotocol is text-only (PRODUCT.md section 3).
     close(QWebSocketProtocol::CloseCodeDatatypeNotSupported, QStringLiteral("binary frames are not accepted"));
@@ -115,8 +120,8 @@ void WebSocketSession::sendText(const QByteArray &utf8)
 {
     if (m_socket->state() != QAbstractSocket::ConnectedState || !m_slowConsumerReason.isEmpty())
         return;
-    m_stats->messagesOut.fetch_add(1, std::memory_order_relaxed);
-    m_stats->bytesOut.fetch_add(quint64(utf8.size()), std::memory_order_relaxed);
+    m_stats.messagesOut.fetch_add(1, std::memory_order_relaxed);
+    m_stats.bytesOut.fetch_add(quint64(utf8.size()), std::memory_order_relaxed);
     m_socket->sendTextMessage(QString::fromUtf8(utf8));
     // Qt buffers without bound what the peer does not read (a subscriber to a
     // busy topic that never reads would grow the server forever).
@@ -170,7 +175,7 @@ bool WebSocketSession::keepAlive(qint64 nowMs, int pingIntervalMs, int pingTimeo
         }
         return true;
     }
-    if (nowMs - m_stats->lastActivityMs.load(std::memory_order_relaxed) >= pingIntervalMs) {
+    if (nowMs - m_stats.lastActivityMs.load(std::memory_order_relaxed) >= pingIntervalMs) {
         m_pingSentMs = nowMs;
         m_socket->ping();
     }
@@ -198,6 +203,7 @@ void WebSocketSession::onDisconnected()
     // own textMessage() (a close() makes QWebSocket drop the TCP connection
     // at once). The destructor, after deleteLater(), ends it.
     m_registry->remove(m_info.id, code, reason);
-    emit finished(this);
+    if (m_finishedHandler)
+        m_finishedHandler(this);
     deleteLater();
 }

@@ -5,6 +5,7 @@
 
 #include <QObject>
 
+#include <functional>
 #include <memory>
 
 class QWebSocket;
@@ -36,10 +37,19 @@ public:
     // Returns false when the peer is dead and the session was aborted.
     bool keepAlive(qint64 nowMs, int pingIntervalMs, int pingTimeoutMs);
 
-    const std::shared_ptr<ConnectionStats> &stats() const { return m_stats; }
+    // Read by ConnectionRegistry from any thread: the info never changes
+    // after construction, the counters are atomics, and the session leaves
+    // the registry before it is destroyed.
+    const ConnectionInfo &info() const { return m_info; }
+    const ConnectionStats &stats() const { return m_stats; }
 
-signals:
-    void finished(WebSocketSession *session);
+    // Called once when the connection has ended, just before deleteLater().
+    // A callback rather than a signal: a connection per session costs about
+    // 300 bytes of every idle connection's memory (docs/PERFORMANCE.md).
+    void setFinishedHandler(std::function<void(WebSocketSession *)> handler)
+    {
+        m_finishedHandler = std::move(handler);
+    }
 
 private:
     void onText(const QString &message);
@@ -53,7 +63,8 @@ private:
     std::shared_ptr<Subprotocol> m_protocol;
     std::unique_ptr<ProtocolSession> m_session;
     ConnectionRegistry *m_registry;
-    std::shared_ptr<ConnectionStats> m_stats;
+    ConnectionStats m_stats;
+    std::function<void(WebSocketSession *)> m_finishedHandler;
     qint64 m_pingSentMs = -1; // -1: no ping outstanding
     bool m_started = false;
     bool m_closing = false;   // a close frame was sent or received (or the socket was closed)

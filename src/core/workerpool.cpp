@@ -15,10 +15,17 @@ WorkerContext::WorkerContext(const ServerLimits &limits)
     connect(&m_sweepTimer, &QTimer::timeout, this, &WorkerContext::sweep);
 }
 
+WorkerContext::~WorkerContext()
+{
+    // Sessions still open (shutdown timed out) must not call back into us.
+    for (WebSocketSession *s : std::as_const(m_sessions))
+        s->setFinishedHandler({});
+}
+
 void WorkerContext::adopt(WebSocketSession *session)
 {
     m_sessions.insert(session);
-    connect(session, &WebSocketSession::finished, this, [this](WebSocketSession *s) {
+    session->setFinishedHandler([this](WebSocketSession *s) {
         m_sessions.remove(s);
         m_load.fetch_sub(1, std::memory_order_relaxed);
     });

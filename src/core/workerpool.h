@@ -19,6 +19,7 @@ class WorkerContext : public QObject
     Q_OBJECT
 public:
     explicit WorkerContext(const ServerLimits &limits);
+    ~WorkerContext() override;
 
     // Takes a session that has just been moved to this thread and starts it.
     void adopt(WebSocketSession *session);

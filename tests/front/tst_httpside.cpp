@@ -2,9 +2,15 @@
 // framing the front does for QHttpServer): health and 404, keep-alive
 // followed by an upgrade, pipelining, closing rules, body limits,
 // 100-continue, idle timeout and malformed heads. All over raw sockets.
+// GET/HEAD /health is answered by the front itself (HttpSide::frontAnswer):
+// its answer must be byte for byte what QHttpServer sends.
 
 #include "rawclient.h"
 #include "testsupport.h"
+
+#include <QLoggingCategory>
+
+#include <atomic>
 
 namespace {
 
@@ -15,6 +21,50 @@ ServerConfig baseConfig()
     config.workerThreads = 1;
     return config;
 }
+
+// What QHttpServer 6.4 sends for GET /health, and so what the front sends.
+const QByteArray HealthAnswer = "HTTP/1.1 200 OK\r\n"
+                                "Content-Type: application/json\r\n"
+                                "Content-Length: 15\r\n"
+                                "\r\n"
+                                "{\"status\":\"ok\"}";
+const QByteArray HealthHead = HealthAnswer.left(HealthAnswer.indexOf("\r\n\r\n") + 4);
+
+// Counts who answered each plain request, from the front's debug line
+// ("... -> 200 (answered by the front)"). Messages come from the server's
+// thread, hence the atomics.
+class AnswerLog
+{
+public:
+    AnswerLog()
+    {
+        s_byFront = 0;
+        s_byQHttpServer = 0;
+        s_previous = qInstallMessageHandler(&AnswerLog::handle);
+        QLoggingCategory::setFilterRules(QStringLiteral("switchboard.http.debug=true"));
+    }
+    ~AnswerLog()
+    {
+        QLoggingCategory::setFilterRules(QString());
+        qInstallMessageHandler(s_previous);
+    }
+    int byFront() const { return s_byFront; }
+    int byQHttpServer() const { return s_byQHttpServer; }
+
+private:
+    static void handle(QtMsgType type, const QMessageLogContext &context, const QString &message)
+    {
+        if (type == QtDebugMsg && qstrcmp(context.category, "switchboard.http") == 0) {
+            if (message.contains(QLatin1String(" -> ")))
+                ++(message.endsWith(QLatin1String("(answered by the front)")) ? s_byFront : s_byQHttpServer);
+            return;
+        }
+        s_previous(type, context, message);
+    }
+    static inline std::atomic<int> s_byFront{0};
+    static inline std::atomic<int> s_byQHttpServer{0};
+    static inline QtMessageHandler s_previous = nullptr;
+};
 
 } // namespace
 
@@ -389,6 +439,161 @@ private slots:
         client.send("BROKEN\r\n\r\n");
         QVERIFY(client.readResponse(&r));
         verifyRefusal(client, r, 400);
+    }
+
+    // The front's own answer to GET/HEAD /health: exact bytes, the same as
+    // QHttpServer's (the same request with "Content-Length: 0" goes to
+    // QHttpServer), and the same keep-alive / close rules.
+    void healthAnsweredByTheFront_data()
+    {
+        QTest::addColumn<QByteArray>("method");
+        QTest::addColumn<QByteArray>("version");
+        QTest::addColumn<HeaderList>("headers");
+        QTest::addColumn<QByteArray>("expected");
+        QTest::addColumn<bool>("staysOpen");
+        QTest::newRow("GET") << QByteArray("GET") << QByteArray("HTTP/1.1") << HeaderList() << HealthAnswer << true;
+        QTest::newRow("HEAD: no body") << QByteArray("HEAD") << QByteArray("HTTP/1.1") << HeaderList() << HealthHead
+                                       << true;
+        QTest::newRow("Connection: close") << QByteArray("GET") << QByteArray("HTTP/1.1")
+                                           << HeaderList{{"Connection", "close"}} << HealthAnswer << false;
+        QTest::newRow("HEAD, Connection: close") << QByteArray("HEAD") << QByteArray("HTTP/1.1")
+                                                 << HeaderList{{"Connection", "close"}} << HealthHead << false;
+        QTest::newRow("HTTP/1.0") << QByteArray("GET") << QByteArray("HTTP/1.0") << HeaderList() << HealthAnswer
+                                  << false;
+        QTest::newRow("HTTP/1.0 keep-alive") << QByteArray("GET") << QByteArray("HTTP/1.0")
+                                             << HeaderList{{"Connection", "keep-alive"}} << HealthAnswer << true;
+        QTest::newRow("other headers") << QByteArray("GET") << QByteArray("HTTP/1.1")
+                                       << HeaderList{{"Accept", "*/*"}, {"User-Agent", "probe/1.0"}} << HealthAnswer
+                                       << true;
+    }
+    void healthAnsweredByTheFront()
+    {
+        QFETCH(QByteArray, method);
+        QFETCH(QByteArray, version);
+        QFETCH(HeaderList, headers);
+        QFETCH(QByteArray, expected);
+        QFETCH(bool, staysOpen);
+
+        for (const bool throughQHttpServer : {false, true}) {
+            HeaderList sent = headers;
+            if (throughQHttpServer)
+                sent.append(qMakePair(QByteArray("Content-Length"), QByteArray("0"))); // QHttpServer answers
+            const QByteArray request = httpRequest(method, "/health", sent, {}, version);
+            const QByteArray path = throughQHttpServer ? "QHttpServer" : "front";
+            AnswerLog log;
+            RawClient client;
+            QVERIFY(client.connectTo(port()));
+            // Twice on one connection when it stays open: keep-alive reuse.
+            for (int round = 0; round < (staysOpen ? 2 : 1); ++round) {
+                client.send(request);
+                QVERIFY2(client.waitForBytes(expected.size()), path.constData());
+                if (!staysOpen)
+                    QVERIFY2(client.waitForClose(), path.constData());
+                else
+                    QTest::qWait(20); // nothing more may follow
+                QCOMPARE(client.takeAll(), expected);
+                QCOMPARE(client.closedByServer(), !staysOpen);
+            }
+            const int answers = staysOpen ? 2 : 1;
+            QTRY_COMPARE(log.byFront() + log.byQHttpServer(), answers);
+            QCOMPARE(log.byFront(), throughQHttpServer ? 0 : answers);
+        }
+    }
+
+    // Requests QHttpServer might answer differently, or that need the front's
+    // framing, are not answered by the front; their answers do not change.
+    void unusualHealthRequestsGoToQHttpServer_data()
+    {
+        QTest::addColumn<QByteArray>("request");
+        QTest::addColumn<int>("status");
+        QTest::newRow("query string") << httpRequest("GET", "/health?verbose=1") << 200;
+        QTest::newRow("empty body") << httpRequest("GET", "/health", {{"Content-Length", "0"}}) << 200;
+        QTest::newRow("a body") << httpRequest("GET", "/health", {{"Content-Length", "3"}}, "abc") << 200;
+        QTest::newRow("Expect") << httpRequest("GET", "/health", {{"Content-Length", "2"}, {"Expect", "100-continue"}},
+                                               "ok")
+                                << 200;
+        QTest::newRow("Upgrade: h2c") << httpRequest("GET", "/health", {{"Connection", "Upgrade"}, {"Upgrade", "h2c"}})
+                                      << 200;
+        QTest::newRow("percent-encoded") << httpRequest("GET", "/%68ealth") << 200;
+        QTest::newRow("trailing slash") << httpRequest("GET", "/health/") << 404;
+        QTest::newRow("POST") << httpRequest("POST", "/health", {{"Content-Length", "0"}}) << 404;
+        QTest::newRow("OPTIONS") << httpRequest("OPTIONS", "/health") << 404;
+    }
+    void unusualHealthRequestsGoToQHttpServer()
+    {
+        QFETCH(QByteArray, request);
+        QFETCH(int, status);
+        AnswerLog log;
+        RawClient client;
+        RawResponse r;
+        QVERIFY(exchange(port(), request, &r, &client));
+        QCOMPARE(r.status, status);
+        if (status == 200)
+            verifyHealth(r);
+        QTRY_COMPARE(log.byQHttpServer(), 1);
+        QCOMPARE(log.byFront(), 0);
+        QVERIFY(!client.closedByServer());
+    }
+
+    // Pipelined health probes, mixed with a request for QHttpServer: all
+    // answered, in order, on one connection that stays open.
+    void pipelinedHealthAnsweredByTheFront()
+    {
+        AnswerLog log;
+        RawClient client;
+        QVERIFY(client.connectTo(port()));
+        client.send(httpRequest("GET", "/health") + httpRequest("HEAD", "/health") + httpRequest("GET", "/nope")
+                    + httpRequest("GET", "/health"));
+        const QByteArray notFoundBody = R"({"error":"no resource at /nope","status":404})";
+        const QByteArray expected = HealthAnswer + HealthHead
+            + "HTTP/1.1 404 Not Found\r\nContent-Type: application/json\r\nContent-Length: "
+            + QByteArray::number(notFoundBody.size()) + "\r\n\r\n" + notFoundBody + HealthAnswer;
+        QVERIFY(client.waitForBytes(expected.size()));
+        QTest::qWait(20); // nothing more may follow
+        QCOMPARE(client.takeAll(), expected);
+        QVERIFY(!client.closedByServer());
+        QTRY_COMPARE(log.byFront(), 3);
+        QCOMPARE(log.byQHttpServer(), 1);
+    }
+
+    // A health probe answered by the front and one QHttpServer answers on
+    // one connection, then an upgrade: every stage still gets its bytes.
+    void frontAnswerThenQHttpServerThenUpgrade()
+    {
+        RawClient client;
+        QVERIFY(client.connectTo(port()));
+        client.send(httpRequest("GET", "/health") + httpRequest("GET", "/health", {{"Content-Length", "0"}})
+                    + UpgradeRequest().toBytes());
+        for (int i = 0; i < 2; ++i) {
+            RawResponse r;
+            QVERIFY(client.readResponse(&r));
+            QCOMPARE(r.head + "\r\n\r\n" + r.body, HealthAnswer);
+        }
+        RawResponse r;
+        QVERIFY(client.readResponse(&r));
+        QCOMPARE(r.status, 101);
+        client.send(Ws::encode(Ws::Text, "after the front"));
+        WsFrame frame;
+        QVERIFY(client.readDataOrCloseFrame(&frame));
+        QCOMPARE(frame.payload, QByteArray("after the front"));
+    }
+
+    // The front's idle timer runs after its own answers too.
+    void idleAfterFrontAnswerIsClosed()
+    {
+        ServerConfig config = baseConfig();
+        config.limits.httpIdleTimeoutMs = 300;
+        config.limits.headTimeoutMs = 5000;
+        QVERIFY(startServer(config));
+        RawClient client;
+        QVERIFY(client.connectTo(port()));
+        client.send(httpRequest("HEAD", "/health"));
+        QVERIFY(client.waitForBytes(HealthHead.size()));
+        QElapsedTimer idle;
+        idle.start();
+        QVERIFY(client.waitForClose(3000));
+        QVERIFY2(idle.elapsed() >= 250, qPrintable(QString::number(idle.elapsed())));
+        QCOMPARE(client.takeAll(), HealthHead);
     }
 
     void headTooLarge()
