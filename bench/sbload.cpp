@@ -6,6 +6,8 @@
 //   sbload ws   --port P [--conns N] [--depth D] [--duration S] [--warmup S] [--messages M]
 //   sbload idle --port P [--conns N] [--hold S]
 //   sbload http --port P [--conns N] [--duration S] [--warmup S] [--path /health]
+//   sbload soak --port P [--conns N] [--depth D] [--duration S] [--churn-rate R]
+//               [--churn-requests K] [--churn-abort PCT]
 //
 // ws:   N WebSocket connections (subprotocol `jsonrpc`, 101 fully checked),
 //       each keeping D JSON-RPC echo requests outstanding; every reply's id
@@ -15,6 +17,13 @@
 //       time), prints {"event":"connected",...}, holds them for --hold
 //       seconds, answering pings, and reports how many were still open.
 // http: N keep-alive connections, each with one GET outstanding.
+// soak: the ws load and, throughout, a churn of short-lived connections: R new
+//       ones a second, each through the jsonrpc handshake (101 checked), then
+//       K requests (replies checked) and a close with RST (SO_LINGER 0).
+//       PCT percent of them abort on purpose instead: half in the middle of
+//       the handshake request, half right after sending their requests. One
+//       {"event":"tick",...} line a second; the result counts wrong replies,
+//       handshake failures and churn connections opened/completed/aborted.
 //
 // Output: one JSON object per line on stdout (the last one is the result).
 // Exit code 0 when no error was seen, 1 otherwise, 2 for bad arguments.
@@ -276,7 +285,7 @@ bool scanReply(std::string_view s, Reply &r)
 
 // ---------------------------------------------------------------- options
 
-enum class Mode { Ws, Idle, Http };
+enum class Mode { Ws, Idle, Http, Soak };
 
 struct Options
 {
@@ -296,16 +305,21 @@ struct Options
     std::string method = "echo";
     int payload = 0; // extra bytes of padding in params
     std::string label;
+    double churnRate = 200;  // soak: new short-lived connections per second
+    int churnRequests = 3;   // soak: requests each one sends
+    int churnAbortPct = 20;  // soak: share of them that abort on purpose
+    double churnTimeout = 10; // soak: a short-lived connection not done by then is an error
 };
 
 [[noreturn]] void usage(const char *why)
 {
     std::fprintf(stderr,
                  "sbload: %s\n"
-                 "usage: sbload ws|idle|http --port P [--host 127.0.0.1] [--conns N] [--depth D]\n"
+                 "usage: sbload ws|idle|http|soak --port P [--host 127.0.0.1] [--conns N] [--depth D]\n"
                  "              [--duration S] [--warmup S] [--messages M] [--hold S] [--timeout S]\n"
                  "              [--parallel K] [--path P] [--subprotocol NAME] [--method NAME]\n"
-                 "              [--payload BYTES] [--label TEXT]\n",
+                 "              [--payload BYTES] [--label TEXT]\n"
+                 "              [--churn-rate R] [--churn-requests K] [--churn-abort PCT]   (soak)\n",
                  why);
     std::exit(2);
 }
@@ -322,8 +336,10 @@ Options parseOptions(int argc, char **argv)
         o.mode = Mode::Idle;
     else if (mode == "http")
         o.mode = Mode::Http;
+    else if (mode == "soak")
+        o.mode = Mode::Soak;
     else
-        usage("mode must be ws, idle or http");
+        usage("mode must be ws, idle, http or soak");
     for (int i = 2; i < argc; ++i) {
         const std::string a = argv[i];
         if (i + 1 >= argc)
@@ -359,12 +375,19 @@ Options parseOptions(int argc, char **argv)
             o.payload = std::atoi(v);
         else if (a == "--label")
             o.label = v;
+        else if (a == "--churn-rate")
+            o.churnRate = std::atof(v);
+        else if (a == "--churn-requests")
+            o.churnRequests = std::atoi(v);
+        else if (a == "--churn-abort")
+            o.churnAbortPct = std::atoi(v);
         else
             usage(("unknown option " + a).c_str());
     }
     if (o.port <= 0 || o.port > 65535)
         usage("--port is required");
-    if (o.conns < 1 || o.depth < 1 || o.parallel < 1 || o.duration < 0 || o.warmup < 0 || o.timeout <= 0)
+    if (o.conns < 1 || o.depth < 1 || o.parallel < 1 || o.duration < 0 || o.warmup < 0 || o.timeout <= 0
+        || o.churnRate < 0 || o.churnRequests < 1 || o.churnAbortPct < 0 || o.churnAbortPct > 100)
         usage("bad number");
     if (o.path.empty())
         o.path = o.mode == Mode::Http ? "/health" : "/";
@@ -376,7 +399,12 @@ Options parseOptions(int argc, char **argv)
 struct Connection
 {
     enum class State { Idle, Connecting, Handshaking, Open, Closing, Done };
+    // What a short-lived (churn) connection of the soak does.
+    enum class Plan { Load, Complete, AbortMidHandshake, AbortBeforeReplies };
     int fd = -1;
+    uint64_t slotKey = 0;   // epoll data: index in m_conns, or ChurnBase + slot
+    Plan plan = Plan::Load; // Load: one of the N long-lived connections
+    int64_t startedNs = 0;
     State state = State::Idle;
     std::string in;
     size_t inPos = 0;
@@ -397,6 +425,8 @@ struct Connection
 struct Stats
 {
     uint64_t errors = 0;
+    uint64_t wrongReplies = 0;       // replies that failed a check (not JSON, error, wrong id or result)
+    uint64_t handshakeFailures = 0;  // anything but a correct 101
     std::string firstError;
     uint64_t sent = 0;
     uint64_t received = 0;
@@ -405,6 +435,17 @@ struct Stats
     std::vector<uint32_t> latencyNs; // replies inside the window
 };
 
+// Connections in each phase, kept apart for the long-lived ones and the churn.
+struct Tally
+{
+    int inFlight = 0; // connects and handshakes under way
+    int open = 0;
+    int failed = 0;
+    int dropped = 0;  // open connections that ended before we closed them
+};
+
+constexpr uint64_t ChurnBase = uint64_t(1) << 40;
+
 class Client
 {
 public:
@@ -412,6 +453,8 @@ public:
         : m_o(o)
         , m_conns(size_t(o.conns))
     {
+        for (size_t i = 0; i < m_conns.size(); ++i)
+            m_conns[i].slotKey = i;
         m_epoll = epoll_create1(EPOLL_CLOEXEC);
         std::memset(&m_addr, 0, sizeof m_addr);
         m_addr.sin_family = AF_INET;
@@ -449,6 +492,15 @@ private:
     bool sending() const;
     void record(int64_t sentNs, int64_t now);
     void printResult(int64_t connectEndNs);
+    Connection &connAt(uint64_t key) { return key >= ChurnBase ? m_churn[size_t(key - ChurnBase)] : m_conns[size_t(key)]; }
+    Tally &tally(const Connection &c) { return c.plan == Connection::Plan::Load ? m_main : m_churnTally; }
+    void wrongReply(Connection &c, const std::string &what);
+    void startChurn();
+    void onChurnOpen(Connection &c);
+    void onChurnReply(Connection &c);
+    int churnActive() const { return int(m_churn.size() - m_churnFree.size()); }
+    void expireChurn(int64_t now);
+    void printTick(int64_t now);
 
     const Options m_o;
     std::vector<Connection> m_conns;
@@ -459,10 +511,13 @@ private:
     std::string m_pad;
     uint64_t m_nextId = 1;
     size_t m_nextToConnect = 0;
-    int m_inFlight = 0; // connects and handshakes under way
-    int m_open = 0;
-    int m_failed = 0;
-    int m_dropped = 0;  // open connections that ended before we closed them
+    Tally m_main;
+    Tally m_churnTally;
+    std::deque<Connection> m_churn; // deque: a new slot leaves references to the others valid
+    std::vector<size_t> m_churnFree;
+    uint64_t m_churnOpened = 0, m_churnCompleted = 0, m_churnAborted = 0;
+    int m_tick = 0;
+    uint64_t m_tickReceived = 0;
     bool m_loadRunning = false;
     bool m_stopping = false;
     int64_t m_start = 0, m_windowBegin = 0, m_windowEnd = 0;
@@ -479,10 +534,10 @@ void Client::error(Connection &c, const std::string &what)
 
 void Client::startConnect(size_t index)
 {
-    Connection &c = m_conns[index];
+    Connection &c = connAt(index);
     c.fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (c.fd < 0) {
-        ++m_failed;
+        ++tally(c).failed;
         c.state = Connection::State::Done;
         ++m_stats.errors;
         if (m_stats.firstError.empty())
@@ -492,15 +547,15 @@ void Client::startConnect(size_t index)
     const int one = 1;
     setsockopt(c.fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     c.state = Connection::State::Connecting;
-    ++m_inFlight;
+    ++tally(c).inFlight;
     epoll_event ev{};
     ev.events = EPOLLOUT | EPOLLIN;
     ev.data.u64 = index;
     epoll_ctl(m_epoll, EPOLL_CTL_ADD, c.fd, &ev);
     c.pollOut = true;
     if (connect(c.fd, reinterpret_cast<sockaddr *>(&m_addr), sizeof m_addr) != 0 && errno != EINPROGRESS) {
-        --m_inFlight;
-        ++m_failed;
+        --tally(c).inFlight;
+        ++tally(c).failed;
         error(c, std::string("connect: ") + std::strerror(errno));
     }
 }
@@ -509,8 +564,8 @@ void Client::onConnected(Connection &c)
 {
     if (m_o.mode == Mode::Http) {
         c.state = Connection::State::Open;
-        --m_inFlight;
-        ++m_open;
+        --tally(c).inFlight;
+        ++tally(c).open;
         return;
     }
     char raw[16];
@@ -624,15 +679,18 @@ bool Client::processHandshake(Connection &c)
     else if (head.count("Sec-WebSocket-Protocol") != 1 || head.field("Sec-WebSocket-Protocol") != m_o.subprotocol)
         why = "Sec-WebSocket-Protocol is not " + m_o.subprotocol;
     if (!why.empty()) {
-        --m_inFlight;
-        ++m_failed;
+        --tally(c).inFlight;
+        ++tally(c).failed;
+        ++m_stats.handshakeFailures;
         error(c, "handshake: " + why);
         return false;
     }
     c.inPos += end + 4;
     c.state = Connection::State::Open;
-    --m_inFlight;
-    ++m_open;
+    --tally(c).inFlight;
+    ++tally(c).open;
+    if (c.plan != Connection::Plan::Load)
+        onChurnOpen(c);
     return true;
 }
 
@@ -717,15 +775,15 @@ void Client::onText(Connection &c, std::string_view message)
     }
     Reply r;
     if (!scanReply(message, r)) {
-        error(c, "reply is not a JSON object: " + std::string(message.substr(0, 200)));
+        wrongReply(c, "reply is not a JSON object: " + std::string(message.substr(0, 200)));
         return;
     }
     if (!r.error.empty()) {
-        error(c, "error reply: " + std::string(message.substr(0, 300)));
+        wrongReply(c, "error reply: " + std::string(message.substr(0, 300)));
         return;
     }
     if (r.jsonrpc != "\"2.0\"" || r.id.empty() || r.result.empty()) {
-        error(c, "malformed reply: " + std::string(message.substr(0, 200)));
+        wrongReply(c, "malformed reply: " + std::string(message.substr(0, 200)));
         return;
     }
     char num[24];
@@ -737,7 +795,7 @@ void Client::onText(Connection &c, std::string_view message)
             return r.id == std::to_string(p.id);
         });
         if (it == c.pending.end()) {
-            error(c, "reply with an unknown id: " + std::string(message.substr(0, 200)));
+            wrongReply(c, "reply with an unknown id: " + std::string(message.substr(0, 200)));
             return;
         }
         ++m_stats.outOfOrder;
@@ -745,14 +803,123 @@ void Client::onText(Connection &c, std::string_view message)
     const std::string idText = std::to_string(it->id);
     const std::string expected = "[" + idText + ",\"" + m_pad + "\"]";
     if (r.result != expected) {
-        error(c, "wrong result for id " + idText + ": " + std::string(r.result.substr(0, 200)));
+        wrongReply(c, "wrong result for id " + idText + ": " + std::string(r.result.substr(0, 200)));
         return;
     }
     const int64_t sent = it->sentNs;
     c.pending.erase(it);
+    if (c.plan != Connection::Plan::Load) {
+        ++m_stats.received;
+        onChurnReply(c);
+        return;
+    }
     record(sent, nowNs());
     if (sending())
         queueRequest(c);
+}
+
+void Client::wrongReply(Connection &c, const std::string &what)
+{
+    ++m_stats.wrongReplies;
+    error(c, what);
+}
+
+// ---------------------------------------------------------------- soak: short-lived connections
+
+void Client::startChurn()
+{
+    size_t slot;
+    if (!m_churnFree.empty()) {
+        slot = m_churnFree.back();
+        m_churnFree.pop_back();
+    } else {
+        slot = m_churn.size();
+        m_churn.emplace_back();
+    }
+    Connection &c = m_churn[slot];
+    c = Connection();
+    c.slotKey = ChurnBase + slot;
+    c.startedNs = nowNs();
+    const uint64_t roll = rng() % 200; // half-percent steps: the aborts split in two
+    const uint64_t abortShare = uint64_t(m_o.churnAbortPct);
+    c.plan = roll < abortShare ? Connection::Plan::AbortMidHandshake
+        : roll < 2 * abortShare ? Connection::Plan::AbortBeforeReplies
+                                : Connection::Plan::Complete;
+    ++m_churnOpened;
+    c.fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (c.fd < 0) {
+        ++m_churnTally.failed;
+        ++m_stats.errors;
+        if (m_stats.firstError.empty())
+            m_stats.firstError = std::string("socket (churn): ") + std::strerror(errno);
+        m_churnFree.push_back(slot);
+        c.state = Connection::State::Done;
+        return;
+    }
+    const int one = 1;
+    setsockopt(c.fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    c.state = Connection::State::Connecting;
+    ++m_churnTally.inFlight;
+    epoll_event ev{};
+    ev.events = EPOLLOUT | EPOLLIN;
+    ev.data.u64 = c.slotKey;
+    epoll_ctl(m_epoll, EPOLL_CTL_ADD, c.fd, &ev);
+    c.pollOut = true;
+    if (connect(c.fd, reinterpret_cast<sockaddr *>(&m_addr), sizeof m_addr) != 0 && errno != EINPROGRESS) {
+        --m_churnTally.inFlight;
+        ++m_churnTally.failed;
+        error(c, std::string("connect (churn): ") + std::strerror(errno));
+    }
+}
+
+// After the 101: the requests, all at once; then wait for the replies or reset at once.
+void Client::onChurnOpen(Connection &c)
+{
+    for (int i = 0; i < m_o.churnRequests; ++i)
+        queueRequest(c);
+    flush(c);
+    if (c.fd >= 0 && c.plan == Connection::Plan::AbortBeforeReplies) {
+        ++m_churnAborted;
+        closeConnection(c, Connection::State::Done);
+    }
+}
+
+void Client::onChurnReply(Connection &c)
+{
+    if (!c.pending.empty())
+        return;
+    ++m_churnCompleted;
+    closeConnection(c, Connection::State::Done);
+}
+
+void Client::expireChurn(int64_t now)
+{
+    const int64_t limit = int64_t(m_o.churnTimeout * 1e9);
+    for (Connection &c : m_churn) {
+        if (c.fd < 0 || now - c.startedNs < limit)
+            continue;
+        if (c.state == Connection::State::Connecting || c.state == Connection::State::Handshaking) {
+            --m_churnTally.inFlight;
+            ++m_churnTally.failed;
+            m_stats.handshakeFailures += c.state == Connection::State::Handshaking;
+        }
+        error(c, "short-lived connection not done within " + std::to_string(int(m_o.churnTimeout)) + " s (state "
+                     + std::to_string(int(c.state)) + ", " + std::to_string(c.pending.size()) + " replies missing)");
+    }
+}
+
+void Client::printTick(int64_t now)
+{
+    ++m_tick;
+    std::printf("{\"event\":\"tick\",\"t\":%d,\"t_s\":%.3f,\"replies\":%" PRIu64 ",\"open\":%d,"
+                "\"churn_opened\":%" PRIu64 ",\"churn_completed\":%" PRIu64 ",\"churn_aborted\":%" PRIu64
+                ",\"churn_active\":%d,\"handshake_failures\":%" PRIu64 ",\"wrong_replies\":%" PRIu64
+                ",\"errors\":%" PRIu64 "}\n",
+                m_tick, double(now - m_start) / 1e9, m_stats.received - m_tickReceived, m_main.open, m_churnOpened,
+                m_churnCompleted, m_churnAborted, churnActive(), m_stats.handshakeFailures, m_stats.wrongReplies,
+                m_stats.errors);
+    std::fflush(stdout);
+    m_tickReceived = m_stats.received;
 }
 
 void Client::processFrames(Connection &c)
@@ -826,7 +993,7 @@ void Client::processFrames(Connection &c)
                 return;
             }
             int code = payload.size() >= 2 ? (uint8_t(payload[0]) << 8 | uint8_t(payload[1])) : 1005;
-            ++m_dropped;
+            ++tally(c).dropped;
             error(c, "server closed the connection: " + std::to_string(code) + " "
                          + std::string(payload.size() > 2 ? payload.substr(2) : std::string_view()));
             return;
@@ -877,7 +1044,7 @@ void Client::processHttp(Connection &c)
         c.pending.pop_front();
         record(sent, nowNs());
         if (iequals(head.field("Connection"), "close")) {
-            ++m_dropped;
+            ++tally(c).dropped;
             error(c, "server closed the keep-alive connection");
             return;
         }
@@ -899,7 +1066,7 @@ void Client::flush(Connection &c)
         if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
             break;
         if (c.state == Connection::State::Open)
-            ++m_dropped;
+            ++tally(c).dropped;
         error(c, std::string("send: ") + std::strerror(errno));
         return;
     }
@@ -929,18 +1096,25 @@ void Client::updatePoll(Connection &c, size_t index)
 void Client::closeConnection(Connection &c, Connection::State to)
 {
     if (c.state == Connection::State::Open)
-        --m_open;
+        --tally(c).open;
     if (c.fd >= 0) {
         epoll_ctl(m_epoll, EPOLL_CTL_DEL, c.fd, nullptr);
+        if (c.plan != Connection::Plan::Load) {
+            // Short-lived connections end with a reset, as a crashing or impatient client would.
+            const linger reset = {1, 0};
+            setsockopt(c.fd, SOL_SOCKET, SO_LINGER, &reset, sizeof reset);
+        }
         close(c.fd);
         c.fd = -1;
+        if (c.plan != Connection::Plan::Load)
+            m_churnFree.push_back(size_t(c.slotKey - ChurnBase));
     }
     c.state = to;
 }
 
 void Client::onReadable(size_t index)
 {
-    Connection &c = m_conns[index];
+    Connection &c = connAt(index);
     bool eof = false;
     for (;;) {
         if (c.inPos > 0 && c.inPos == c.in.size()) {
@@ -972,18 +1146,20 @@ void Client::onReadable(size_t index)
             return;
         }
         if (c.state == Connection::State::Open)
-            ++m_dropped;
+            ++tally(c).dropped;
         if (c.state == Connection::State::Handshaking || c.state == Connection::State::Connecting) {
-            --m_inFlight;
-            ++m_failed;
+            --tally(c).inFlight;
+            ++tally(c).failed;
+            m_stats.handshakeFailures += c.state == Connection::State::Handshaking;
         }
         error(c, std::string("recv: ") + std::strerror(errno));
         return;
     }
     if (c.state == Connection::State::Handshaking && !processHandshake(c)) {
         if (eof && c.state == Connection::State::Handshaking) {
-            --m_inFlight;
-            ++m_failed;
+            --tally(c).inFlight;
+            ++tally(c).failed;
+            ++m_stats.handshakeFailures;
             error(c, "connection closed during the handshake");
         }
         return;
@@ -998,7 +1174,7 @@ void Client::onReadable(size_t index)
         if (c.state == Connection::State::Closing) {
             closeConnection(c, Connection::State::Done);
         } else {
-            ++m_dropped;
+            ++tally(c).dropped;
             error(c, "server closed the connection");
         }
     }
@@ -1006,7 +1182,7 @@ void Client::onReadable(size_t index)
 
 void Client::onEvent(size_t index, uint32_t events)
 {
-    Connection &c = m_conns[index];
+    Connection &c = connAt(index);
     if (c.fd < 0)
         return;
     if (c.state == Connection::State::Connecting) {
@@ -1014,14 +1190,25 @@ void Client::onEvent(size_t index, uint32_t events)
         socklen_t len = sizeof err;
         getsockopt(c.fd, SOL_SOCKET, SO_ERROR, &err, &len);
         if (err != 0) {
-            --m_inFlight;
-            ++m_failed;
+            --tally(c).inFlight;
+            ++tally(c).failed;
             error(c, std::string("connect: ") + std::strerror(err));
             return;
         }
         if (!(events & EPOLLOUT))
             return;
         onConnected(c);
+        if (c.plan == Connection::Plan::AbortMidHandshake) {
+            // Half of the upgrade request, then a reset.
+            c.out.resize(c.out.size() / 2);
+            flush(c);
+            if (c.fd >= 0) {
+                --tally(c).inFlight;
+                ++m_churnAborted;
+                closeConnection(c, Connection::State::Done);
+            }
+            return;
+        }
     }
     if (events & (EPOLLIN | EPOLLHUP | EPOLLERR))
         onReadable(index);
@@ -1066,9 +1253,9 @@ int Client::run()
             onEvent(size_t(events[size_t(i)].data.u64), events[size_t(i)].events);
     };
     while (nowNs() < connectDeadline) {
-        while (m_nextToConnect < m_conns.size() && m_inFlight < m_o.parallel)
+        while (m_nextToConnect < m_conns.size() && m_main.inFlight < m_o.parallel)
             startConnect(m_nextToConnect++);
-        if (m_nextToConnect == m_conns.size() && m_inFlight == 0)
+        if (m_nextToConnect == m_conns.size() && m_main.inFlight == 0)
             break;
         poll(10);
     }
@@ -1078,8 +1265,8 @@ int Client::run()
         if (c.state == Connection::State::Connecting || c.state == Connection::State::Handshaking
             || c.state == Connection::State::Idle) {
             if (c.state != Connection::State::Idle)
-                --m_inFlight;
-            ++m_failed;
+                --m_main.inFlight;
+            ++m_main.failed;
             ++m_stats.errors;
             if (m_stats.firstError.empty())
                 m_stats.firstError = "connect/handshake not done within the connect phase";
@@ -1087,7 +1274,7 @@ int Client::run()
         }
     }
     const double connectSeconds = double(connectEnd - m_start) / 1e9;
-    const int connected = m_open;
+    const int connected = m_main.open;
 
     if (m_o.mode == Mode::Idle) {
         std::printf("{\"event\":\"connected\",\"attempted\":%d,\"connected\":%d,\"connect_s\":%.3f}\n", m_o.conns,
@@ -1096,11 +1283,11 @@ int Client::run()
         const int64_t holdEnd = std::min(deadline, nowNs() + int64_t(m_o.hold * 1e9));
         while (nowNs() < holdEnd)
             poll(50);
-        const int held = m_open;
+        const int held = m_main.open;
         std::printf("{\"mode\":\"idle\",\"label\":%s,\"attempted\":%d,\"connected\":%d,\"held\":%d,"
                     "\"failed\":%d,\"connect_s\":%.3f,\"hold_s\":%.1f,\"errors\":%" PRIu64
                     ",\"first_error\":%s}\n",
-                    jsonString(m_o.label).c_str(), m_o.conns, connected, held, m_failed, connectSeconds, m_o.hold,
+                    jsonString(m_o.label).c_str(), m_o.conns, connected, held, m_main.failed, connectSeconds, m_o.hold,
                     m_stats.errors, jsonString(m_stats.firstError).c_str());
         std::fflush(stdout);
         for (Connection &c : m_conns)
@@ -1122,15 +1309,45 @@ int Client::run()
         flush(c);
         updatePoll(c, i);
     }
+    const bool soak = m_o.mode == Mode::Soak;
+    uint64_t churnStarted = 0;
+    int64_t nextTick = loadStart + 1'000'000'000;
+    m_tickReceived = m_stats.received;
     while (nowNs() < m_windowEnd) {
         if (m_o.messages && m_stats.received >= m_o.messages)
             break;
-        if (m_open == 0)
+        if (m_main.open == 0)
             break;
-        poll(20);
+        if (soak) {
+            // The churn keeps its rate whatever the server's pace; a backlog
+            // of more than a second's worth is not made up for.
+            const int64_t now = nowNs();
+            const auto due = uint64_t(double(now - loadStart) / 1e9 * m_o.churnRate);
+            if (due > churnStarted + uint64_t(m_o.churnRate) + 1)
+                churnStarted = due - uint64_t(m_o.churnRate) - 1;
+            for (; churnStarted < due; ++churnStarted)
+                startChurn();
+            if (now >= nextTick) {
+                expireChurn(now);
+                printTick(now);
+                nextTick += 1'000'000'000;
+            }
+        }
+        poll(soak ? 5 : 20);
     }
     const int64_t loadEnd = nowNs();
     m_stopping = true;
+    // Short-lived connections under way finish (bounded); those that do not are errors.
+    const int64_t churnEnd = std::min(deadline, nowNs() + int64_t(3e9));
+    while (soak && churnActive() > 0 && nowNs() < churnEnd)
+        poll(5);
+    if (soak && churnActive() > 0) {
+        m_stats.errors += uint64_t(churnActive());
+        if (m_stats.firstError.empty())
+            m_stats.firstError = std::to_string(churnActive()) + " short-lived connections unfinished 3 s after the load ended";
+        for (Connection &c : m_churn)
+            closeConnection(c, Connection::State::Done);
+    }
     // Drain the outstanding replies (bounded), then close politely.
     const int64_t drainEnd = std::min(deadline, nowNs() + int64_t(3e9));
     auto outstanding = [&] {
@@ -1152,12 +1369,12 @@ int Client::run()
         Connection &c = m_conns[i];
         if (c.state != Connection::State::Open)
             continue;
-        if (m_o.mode == Mode::Ws) {
+        if (m_o.mode != Mode::Http) {
             const char payload[2] = {char(0x03), char(0xE8)}; // 1000
             queueFrame(c, 0x8, std::string_view(payload, 2));
             flush(c);
             if (c.fd >= 0) {
-                --m_open;
+                --m_main.open;
                 c.state = Connection::State::Closing;
                 updatePoll(c, i);
             }
@@ -1191,13 +1408,27 @@ int Client::run()
     };
     const double p50 = pct(0.50), p90 = pct(0.90), p99 = pct(0.99);
     const double maxUs = lat.empty() ? 0 : *std::max_element(lat.begin(), lat.end()) / 1000.0;
+    std::string soakFields = "\"wrong_replies\":" + std::to_string(m_stats.wrongReplies)
+        + ",\"handshake_failures\":" + std::to_string(m_stats.handshakeFailures) + ",";
+    if (soak) {
+        char buffer[512];
+        std::snprintf(buffer, sizeof buffer,
+                      "\"churn_rate\":%.1f,\"churn_requests\":%d,\"churn_abort_pct\":%d,\"churn_opened\":%" PRIu64
+                      ",\"churn_completed\":%" PRIu64 ",\"churn_aborted\":%" PRIu64 ",\"churn_failed\":%d,"
+                      "\"churn_dropped\":%d,\"churn_per_s\":%.1f,",
+                      m_o.churnRate, m_o.churnRequests, m_o.churnAbortPct, m_churnOpened, m_churnCompleted,
+                      m_churnAborted, m_churnTally.failed, m_churnTally.dropped,
+                      double(m_churnOpened) / std::max(1e-9, double(loadEnd - loadStart) / 1e9));
+        soakFields += buffer;
+    }
     std::printf("{\"mode\":\"%s\",\"label\":%s,\"conns\":%d,\"depth\":%d,\"connected\":%d,\"connect_s\":%.3f,"
                 "\"window_s\":%.3f,\"messages\":%" PRIu64 ",\"msgs_per_s\":%.1f,\"p50_us\":%.1f,\"p90_us\":%.1f,"
                 "\"p99_us\":%.1f,\"max_us\":%.1f,\"sent\":%" PRIu64 ",\"received\":%" PRIu64
-                ",\"out_of_order\":%" PRIu64 ",\"dropped\":%d,\"errors\":%" PRIu64 ",\"first_error\":%s}\n",
-                m_o.mode == Mode::Http ? "http" : "ws", jsonString(m_o.label).c_str(), m_o.conns, m_o.depth, connected,
-                connectSeconds, window, m_stats.windowCount, double(m_stats.windowCount) / window, p50, p90, p99,
-                maxUs, m_stats.sent, m_stats.received, m_stats.outOfOrder, m_dropped, m_stats.errors,
+                ",\"out_of_order\":%" PRIu64 ",\"dropped\":%d,%s\"errors\":%" PRIu64 ",\"first_error\":%s}\n",
+                m_o.mode == Mode::Http ? "http" : soak ? "soak" : "ws", jsonString(m_o.label).c_str(), m_o.conns,
+                m_o.depth, connected, connectSeconds, window, m_stats.windowCount,
+                double(m_stats.windowCount) / window, p50, p90, p99, maxUs, m_stats.sent, m_stats.received,
+                m_stats.outOfOrder, m_main.dropped, soakFields.c_str(), m_stats.errors,
                 jsonString(m_stats.firstError).c_str());
     std::fflush(stdout);
     return m_stats.errors == 0 && connected == m_o.conns ? 0 : 1;

@@ -9,6 +9,7 @@
 // to measure what the log costs per message.
 
 #include "commandline.h"
+#include "descriptorlimit.h"
 #include "headlessrunner.h"
 #include "serverhost.h"
 #include "switchboard.h"
@@ -35,6 +36,7 @@ int main(int argc, char *argv[])
         std::fprintf(stderr, "switchboard: error: %s\n", qPrintable(cli.error));
         return 2;
     }
+    raiseDescriptorLimit(); // as src/app/main.cpp does
     QString error;
     const std::unique_ptr<Switchboard> switchboard = Switchboard::create(cli.config, &error);
     if (!switchboard) {

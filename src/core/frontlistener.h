@@ -2,15 +2,21 @@
 
 #include "frontconnection.h"
 
+#include <QHash>
 #include <QHostAddress>
 #include <QObject>
-#include <QSet>
 #include <QSslConfiguration>
+#include <QTimer>
+
+#include <list>
 
 class QTcpServer;
 
 // One listening port (plain or TLS). Accepts connections and gives each to a
-// FrontConnection, up to the pending-socket limit.
+// FrontConnection, up to the pending-socket limit. At the limit, the
+// connection that has waited longest for a request head is evicted to make
+// room, so a flood of connections that never send anything cannot lock out
+// clients that do talk.
 class FrontListener : public QObject
 {
     Q_OBJECT
@@ -27,11 +33,31 @@ public:
     int pendingCount() const { return int(m_connections.size()); }
 
 private:
+    using HeadWaitQueue = std::list<FrontConnection *>;
+
     void onPendingConnection();
+    void onAcceptError();
+    void queueForHead(FrontConnection *connection);
+    bool evictOldestAwaitingHead();
+    void reportShedding();
+    void flushSheddingReport();
 
     ListenerRole m_role;
     const FrontContext *m_context;
     QTcpServer *m_server = nullptr;
     bool m_tls = false;
-    QSet<FrontConnection *> m_connections;
+    // Every live connection, with its place in m_awaitingHead (end() when not queued).
+    QHash<FrontConnection *, HeadWaitQueue::iterator> m_connections;
+    // Connections waiting for a request head, the longest-waiting first. A
+    // connection that stops waiting (head complete, closing) is taken out
+    // lazily when it reaches the front, and queued again at the back when a
+    // keep-alive request of it has been answered.
+    HeadWaitQueue m_awaitingHead;
+    QTimer m_resumeAccepting;  // after an accept() error, which makes Qt pause accepting
+    // Floods produce one summary line a second, not one per socket.
+    QTimer m_sheddingReport;
+    int m_evicted = 0;
+    int m_refused = 0;
+    int m_acceptErrors = 0;
+    QString m_lastAcceptError;
 };

@@ -364,6 +364,7 @@ private slots:
         QTest::newRow("request line of 8191") << 0 << 8191 << 6 << 431;
         QTest::newRow("100 fields") << 0 << 0 << 100 << 101;
         QTest::newRow("101 fields") << 0 << 0 << 101 << 431;
+        QTest::newRow("1000 fields") << 0 << 0 << 1000 << 431;
     }
     void longLinesAndManyFieldsWithinTheCap()
     {
