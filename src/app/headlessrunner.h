@@ -3,7 +3,6 @@
 #include <QObject>
 
 class ServerHost;
-class QSocketNotifier;
 
 // Runs the server without a window: prints the listening lines on stdout,
 // stops cleanly on SIGINT/SIGTERM (1001 to every client, exit code 0) and
@@ -16,9 +15,5 @@ public:
     void start();
 
 private:
-    void installSignalHandlers();
-    void onSignal();
-
     ServerHost *m_host;
-    QSocketNotifier *m_signalNotifier = nullptr;
 };

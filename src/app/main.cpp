@@ -1,6 +1,8 @@
 #include "commandline.h"
+#include "descriptorlimit.h"
 #include "headlessrunner.h"
 #include "serverhost.h"
+#include "stopsignals.h"
 #include "switchboard.h"
 
 #ifdef SWITCHBOARD_WITH_GUI
@@ -68,6 +70,10 @@ int main(int argc, char *argv[])
         break;
     }
 
+    // Every connection costs a descriptor; the usual soft limit (1024) is far
+    // below what the default connection and pending-socket limits allow.
+    raiseDescriptorLimit();
+
     // The server as shipped: RPC engine, traffic log, bundled subprotocols,
     // admin API. A bad catalog or plugin stops here with exit 2.
     QString error;
@@ -88,6 +94,9 @@ int main(int argc, char *argv[])
         MainWindow mainWindow(server.get(), &settings);
         QObject::connect(&mainWindow, &MainWindow::shutdownFinished, app.get(), &QCoreApplication::quit,
                          Qt::QueuedConnection);
+        // SIGTERM (logout, a service manager) and Ctrl+C quit like the Quit action.
+        StopSignals stopSignals;
+        QObject::connect(&stopSignals, &StopSignals::received, &mainWindow, &MainWindow::requestQuit);
         mainWindow.show();
         mainWindow.startServer();
         return app->exec();

@@ -3,6 +3,7 @@
 import os
 import re
 import signal
+import socket
 import subprocess
 import tempfile
 import time
@@ -16,12 +17,46 @@ class Server:
 
     def __init__(self, *args, config=None):
         self.config_file = None
+        self.home = None
         argv = [BIN, "--headless", "--port", "0", *args]
         if config is not None:
             self.config_file = write_temp(config)
             argv += ["--config", self.config_file]
         self.proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         self.listeners = []
+        self._read_listening_lines(args)
+
+    @classmethod
+    def with_window(cls):
+        """`switchboard` with its dashboard (offscreen) on a free port, its
+        settings in a private home. The window prints no listening lines, so
+        the port is chosen here and polled until it answers."""
+        self = cls.__new__(cls)
+        self.config_file = None
+        self.home = tempfile.TemporaryDirectory()
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        env = dict(os.environ, QT_QPA_PLATFORM="offscreen", HOME=self.home.name,
+                   XDG_CONFIG_HOME=self.home.name + "/config", XDG_DATA_HOME=self.home.name + "/data",
+                   XDG_STATE_HOME=self.home.name + "/state", XDG_CACHE_HOME=self.home.name + "/cache")
+        # The log goes to a file: an unread pipe would stall a chatty process.
+        with open(os.path.join(self.home.name, "stderr.log"), "w") as log:
+            self.proc = subprocess.Popen([BIN, "--port", str(port)], stdout=subprocess.DEVNULL,
+                                         stderr=log, text=True, env=env)
+        self.listeners = [("http", "127.0.0.1", port)]
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                return self
+            except OSError:
+                if self.proc.poll() is not None or time.monotonic() > deadline:
+                    self.kill()
+                    raise RuntimeError("switchboard with its window did not start listening")
+                time.sleep(0.1)
+
+    def _read_listening_lines(self, args):
         deadline = time.monotonic() + 10
         expected = 2 if "--ws-port" in args else 1
         while len(self.listeners) < expected:
@@ -62,6 +97,9 @@ class Server:
         if self.config_file:
             os.unlink(self.config_file)
             self.config_file = None
+        if self.home:
+            self.home.cleanup()
+            self.home = None
 
 
 def write_temp(text, suffix=".json"):

@@ -2,6 +2,7 @@
 
 import asyncio
 import json
+import os
 import unittest
 
 import websockets
@@ -62,6 +63,27 @@ class WebSocketClients(unittest.TestCase):
                 self.assertEqual(ws.close_code, 1001)
         run(scenario())
         self.assertEqual(self.server.proc.wait(10), 0)
+
+
+@unittest.skipUnless(os.environ.get("SWITCHBOARD_WITH_GUI") == "1", "built without the dashboard")
+class WindowProcess(unittest.TestCase):
+    """The dashboard build, window open (offscreen): SIGTERM must stop it as
+    cleanly as the headless server (the session manager or `kill` ends it)."""
+
+    def test_sigterm_with_window_sends_1001_and_exits_0(self):
+        server = Server.with_window()
+        try:
+            async def scenario():
+                async with websockets.connect(server.url("ws", "/rpc"), subprotocols=["jsonrpc"]) as ws:
+                    await ws.send(json.dumps({"jsonrpc": "2.0", "method": "echo", "params": [1], "id": 1}))
+                    self.assertEqual(json.loads(await ws.recv())["result"], [1])
+                    server.proc.terminate()
+                    await ws.wait_closed()
+                    self.assertEqual(ws.close_code, 1001)
+            run(scenario())
+            self.assertEqual(server.proc.wait(15), 0)
+        finally:
+            server.kill()
 
 
 if __name__ == "__main__":
