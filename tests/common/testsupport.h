@@ -104,6 +104,21 @@ inline bool openWebSocket(QWebSocket &socket, const QUrl &url, const QStringList
     return socket.state() == QAbstractSocket::ConnectedState;
 }
 
+// Makes `server` a bare core negotiating the echo test subprotocol and starts
+// it with `config`; false, with a warning saying why, when it does not start
+// (`server` is kept either way, so a test's cleanup can stop it).
+inline bool startEchoServer(std::unique_ptr<TestServer> &server, const ServerConfig &config)
+{
+    server = std::make_unique<TestServer>();
+    server->subprotocols->add(std::make_shared<EchoTestSubprotocol>());
+    QString error;
+    if (!server->start(config, &error)) {
+        qWarning() << "server did not start:" << error;
+        return false;
+    }
+    return true;
+}
+
 // The server as shipped (Switchboard::create: methods, traffic log, jsonrpc,
 // dm-rpc, admin API) started with `config`, the way TestServer starts a bare
 // core. Null, with the error, when it cannot be built or does not start

@@ -25,14 +25,7 @@ class LimitsTest : public QObject
 
     bool startServer(const ServerConfig &config)
     {
-        m_server = std::make_unique<TestServer>();
-        m_server->subprotocols->add(std::make_shared<EchoTestSubprotocol>());
-        QString error;
-        if (!m_server->start(config, &error)) {
-            qWarning() << "server did not start:" << error;
-            return false;
-        }
-        return true;
+        return startEchoServer(m_server, config);
     }
     ConnectionRegistry *registry() const { return m_server->host->connections(); }
 

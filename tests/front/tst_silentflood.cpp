@@ -225,14 +225,7 @@ class SilentFloodTest : public QObject
 
     bool startServer(const ServerConfig &config)
     {
-        m_server = std::make_unique<TestServer>();
-        m_server->subprotocols->add(std::make_shared<EchoTestSubprotocol>());
-        QString error;
-        if (!m_server->start(config, &error)) {
-            qWarning() << "server did not start:" << error;
-            return false;
-        }
-        return true;
+        return startEchoServer(m_server, config);
     }
 
     // A QWebSocket that must get through the handshake and an echo.

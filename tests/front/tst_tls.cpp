@@ -23,14 +23,7 @@ class TlsTest : public QObject
 
     bool startServer(ServerConfig config)
     {
-        m_server = std::make_unique<TestServer>();
-        m_server->subprotocols->add(std::make_shared<EchoTestSubprotocol>());
-        QString error;
-        if (!m_server->start(config, &error)) {
-            qWarning() << "server did not start:" << error;
-            return false;
-        }
-        return true;
+        return startEchoServer(m_server, config);
     }
     ServerConfig tlsConfig() const
     {
