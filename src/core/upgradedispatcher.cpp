@@ -180,7 +180,7 @@ void UpgradeDispatcher::onNewConnection(QWebSocketServer *server)
             ws->deleteLater();
             continue;
         }
-        auto *session = new WebSocketSession(ws, info, std::move(protocol), m_connections,
+        auto *session = new WebSocketSession(ws, socket, info, std::move(protocol), m_connections,
                                              m_config.limits.maxOutgoingBytes);
         m_connections->add(session);
         qCDebug(lcHandshake) << "accepted" << info.peer() << info.path << info.subprotocol << "as" << info.id;

@@ -24,10 +24,11 @@ QString clampCloseReason(const QString &reason)
 }
 } // namespace
 
-WebSocketSession::WebSocketSession(QWebSocket *socket, ConnectionInfo info,
+WebSocketSession::WebSocketSession(QWebSocket *socket, QTcpSocket *tcp, ConnectionInfo info,
                                    std::shared_ptr<Subprotocol> protocol, ConnectionRegistry *registry,
                                    qint64 maxOutgoingBytes)
     : m_socket(socket)
+    , m_writer(tcp)
     , m_info(std::move(info))
     , m_protocol(std::move(protocol))
     , m_registry(registry)
@@ -122,7 +123,7 @@ void WebSocketSession::sendText(const QByteArray &utf8)
         return;
     m_stats.messagesOut.fetch_add(1, std::memory_order_relaxed);
     m_stats.bytesOut.fetch_add(quint64(utf8.size()), std::memory_order_relaxed);
-    m_socket->sendTextMessage(QString::fromUtf8(utf8));
+    m_writer.write(utf8);
     // Qt buffers without bound what the peer does not read (a subscriber to a
     // busy topic that never reads would grow the server forever).
     if (m_socket->bytesToWrite() > m_maxOutgoingBytes)

@@ -2,24 +2,30 @@
 
 #include "connectionregistry.h"
 #include "subprotocol.h"
+#include "textframewriter.h"
 
 #include <QObject>
 
 #include <functional>
 #include <memory>
 
+class QTcpSocket;
 class QWebSocket;
 class Subprotocol;
 
 // One accepted WebSocket connection on its worker thread: owns the QWebSocket
 // (which owns the TCP socket), the subprotocol session and the counters, and
-// is the ConnectionLink its session talks back through.
+// is the ConnectionLink its session talks back through. QWebSocket reads the
+// frames and writes the control frames; the session's text messages are
+// written by a TextFrameWriter on the TCP socket underneath.
 class WebSocketSession : public QObject, public ConnectionLink
 {
     Q_OBJECT
 public:
-    WebSocketSession(QWebSocket *socket, ConnectionInfo info, std::shared_ptr<Subprotocol> protocol,
-                     ConnectionRegistry *registry, qint64 maxOutgoingBytes);
+    // `tcp` is the socket under `socket`, which owns it.
+    WebSocketSession(QWebSocket *socket, QTcpSocket *tcp, ConnectionInfo info,
+                     std::shared_ptr<Subprotocol> protocol, ConnectionRegistry *registry,
+                     qint64 maxOutgoingBytes);
     ~WebSocketSession() override;
 
     // Runs on the worker thread once the session has been moved there.
@@ -59,6 +65,7 @@ private:
     void dropSlowConsumer();
 
     QWebSocket *m_socket;
+    TextFrameWriter m_writer;
     ConnectionInfo m_info;
     std::shared_ptr<Subprotocol> m_protocol;
     std::unique_ptr<ProtocolSession> m_session;

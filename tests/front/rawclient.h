@@ -409,6 +409,28 @@ inline bool exchange(quint16 port, const QByteArray &request, RawResponse *respo
     return client.readResponse(response);
 }
 
+// Upgrades a plain QTcpSocket (one a test wants to stop reading from, which
+// RawClient never does) with the default UpgradeRequest. True once the 101
+// has come; bytes after it stay in `rest`.
+inline bool upgradePlainSocket(QTcpSocket &socket, quint16 port, QByteArray *rest)
+{
+    socket.connectToHost(QStringLiteral("127.0.0.1"), port);
+    if (!socket.waitForConnected(5000))
+        return false;
+    socket.write(UpgradeRequest().toBytes());
+    QByteArray received;
+    if (!QTest::qWaitFor([&] {
+            received += socket.readAll();
+            return received.contains("\r\n\r\n");
+        }, 5000)
+        || !received.startsWith("HTTP/1.1 101")) {
+        qWarning() << "no 101:" << received.left(200);
+        return false;
+    }
+    *rest = received.mid(received.indexOf("\r\n\r\n") + 4);
+    return true;
+}
+
 // Checks the shape every refusal of the front must have: a complete HTTP/1.1
 // response with the status, a JSON body whose "status" repeats it and whose
 // "error" says why, Content-Length matching the body, "Connection: close",

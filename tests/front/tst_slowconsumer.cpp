@@ -20,15 +20,8 @@ private slots:
         ClosedConnections closed(server.host->connections());
 
         QTcpSocket socket;
-        socket.connectToHost(QStringLiteral("127.0.0.1"), server.port());
-        QVERIFY(socket.waitForConnected(5000));
-        socket.write(UpgradeRequest().toBytes());
-        QByteArray head;
-        QVERIFY(QTest::qWaitFor([&] {
-            head += socket.readAll();
-            return head.contains("\r\n\r\n");
-        }, 5000));
-        QVERIFY2(head.startsWith("HTTP/1.1 101"), head.constData());
+        QByteArray rest;
+        QVERIFY(upgradePlainSocket(socket, server.port(), &rest));
         QTRY_COMPARE(server.host->connections()->count(), 1);
 
         // From here on the client reads nothing: Qt stops taking bytes from
