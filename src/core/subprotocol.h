@@ -29,7 +29,8 @@ public:
     virtual ~ConnectionLink() = default;
     virtual quint64 connectionId() const = 0;
     virtual QString subprotocol() const = 0;
-    // Sends one text message (UTF-8) and counts it.
+    // Sends one text message and counts it. `utf8` must be valid UTF-8: it
+    // goes on the wire as it is (a client closes on anything else, 1007).
     virtual void sendText(const QByteArray &utf8) = 0;
     // Starts the closing handshake; `reason` is cut to 123 bytes of UTF-8.
     virtual void close(QWebSocketProtocol::CloseCode code, const QString &reason) = 0;

@@ -138,7 +138,7 @@ private slots:
         QVERIFY(pair.open(false));
         TextFrameWriter writer(pair.accepted.get());
         writer.write("hello");
-#ifdef Q_OS_LINUX
+#ifdef Q_OS_LINUX // where the writer sends directly (MSG_NOSIGNAL) and CI runs
         QCOMPARE(pair.accepted->bytesToWrite(), 0);
 #endif
         QCOMPARE(pair.receive(7), QByteArray("\x81\x05hello"));
@@ -246,7 +246,9 @@ private slots:
         }
         TextFrameWriter writer(pair.accepted.get());
         writer.write(numbered(0, 1000));
+#ifdef Q_OS_LINUX // the reset is in before abort() returns
         QCOMPARE(pair.accepted->bytesToWrite(), 4 + 1000); // all of it handed to Qt
+#endif
         QTRY_VERIFY_WITH_TIMEOUT(disconnected.count() == 1, 5000);
         QCOMPARE(pair.accepted->state(), QAbstractSocket::UnconnectedState);
     }
