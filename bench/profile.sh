@@ -8,6 +8,9 @@
 #    server process during a `sbload ws` run: self time by library and by
 #    symbol, and the call-graph (dwarf) report saved for browsing.
 # 2. strace -c -f during a message-count-limited run: syscalls per message.
+# 3. With CALLGRIND=1 (needs valgrind; slow): valgrind --tool=callgrind of a
+#    run of CALLGRIND_MESSAGES (20,000) messages, counters reset after
+#    start-up: user-space instructions per message, and the inclusive top.
 # Environment: BUILD_DIR (build-bench), SWITCHBOARD_BIN, SERVER ("switchboard"
 # or "qt-echo" for the baseline), CONFIG (a --config file for Switchboard).
 set -euo pipefail
@@ -33,24 +36,26 @@ cleanup() {
 }
 trap cleanup EXIT
 
+# WRAP: a command the server runs under (valgrind for step 3), split on spaces.
+WRAP=
 start() {
     : >"$OUT/server.out"
     if [ "$SERVER" = qt-echo ]; then
-        "$B/bench_qt_ws_echo" 0 >"$OUT/server.out" 2>"$OUT/server.err" &
+        $WRAP "$B/bench_qt_ws_echo" 0 >"$OUT/server.out" 2>"$OUT/server.err" &
     else
-        HOME=$HOMEDIR XDG_CONFIG_HOME=$HOMEDIR/config "$SB" --headless --port 0 ${CONFIG:+--config "$CONFIG"} \
+        HOME=$HOMEDIR XDG_CONFIG_HOME=$HOMEDIR/config $WRAP "$SB" --headless --port 0 ${CONFIG:+--config "$CONFIG"} \
             >"$OUT/server.out" 2>"$OUT/server.err" &
     fi
     PID=$!
     PORT=
-    for _ in $(seq 200); do
+    for _ in $(seq 1200); do
         PORT=$(sed -n 's#^listening http://[^:]*:\([0-9]*\)$#\1#p' "$OUT/server.out" | head -n 1 || true)
         [ -n "$PORT" ] && break
         sleep 0.05
     done
     [ -n "$PORT" ] || { echo "server did not start" >&2; cat "$OUT/server.err" >&2; exit 1; }
     # The shipped binary may not negotiate jsonrpc yet: fall back to the bench host.
-    if [ "$SERVER" != qt-echo ] && [ -z "${SWITCHBOARD_BIN:-}" ] \
+    if [ "$SERVER" != qt-echo ] && [ -z "${SWITCHBOARD_BIN:-}" ] && [ -z "$WRAP" ] \
         && ! "$B/sbload" ws --port "$PORT" --conns 1 --duration 0.1 --warmup 0 >/dev/null; then
         kill -KILL "$PID"; wait "$PID" 2>/dev/null || true
         SB=$B/bench_switchboard_host
@@ -100,4 +105,26 @@ msgs=$(sed -n 's/.*"received":\([0-9]*\).*/\1/p' "$OUT/load-strace.json")
 calls=$(awk '$NF=="total"{print $(NF-2)}' "$OUT/strace.txt")
 head -n 25 "$OUT/strace.txt" || true
 echo "messages: $msgs, syscalls: $calls, per message: $(awk -v c="$calls" -v m="$msgs" 'BEGIN{printf "%.2f", c/m}')"
+
+if [ "${CALLGRIND:-0}" = 1 ]; then
+    CG_MESSAGES=${CALLGRIND_MESSAGES:-20000}
+    echo "== callgrind: $SERVER, $CONNS × $DEPTH, $CG_MESSAGES messages"
+    WRAP="valgrind --tool=callgrind --callgrind-out-file=$OUT/callgrind.out"
+    start
+    WRAP=
+    # Under valgrind the first handshakes take long; then count the load only.
+    "$B/sbload" ws --port "$PORT" --conns 1 --messages 10 --duration 60 --warmup 0 --timeout 60 >/dev/null || true
+    callgrind_control -z "$PID" >/dev/null
+    "$B/sbload" ws --port "$PORT" --conns "$CONNS" --depth "$DEPTH" --messages "$CG_MESSAGES" --duration 600 \
+        --warmup 0 --timeout 600 >"$OUT/load-callgrind.json" || true
+    callgrind_control -d "$PID" >/dev/null
+    stop
+    msgs=$(sed -n 's/.*"received":\([0-9]*\).*/\1/p' "$OUT/load-callgrind.json")
+    # -d writes callgrind.out.1 (the load); the file written at exit holds only the shutdown.
+    dump=$(ls "$OUT"/callgrind.out.*[0-9] 2>/dev/null | head -n 1)
+    callgrind_annotate --inclusive=yes "$dump" 2>/dev/null | head -n 60 >"$OUT/callgrind-top.txt" || true
+    total=$(callgrind_annotate "$dump" 2>/dev/null | sed -n 's/^ *\([0-9,]*\) .*PROGRAM TOTALS.*/\1/p' | tr -d ,)
+    sed -n '1,40p' "$OUT/callgrind-top.txt"
+    echo "messages: $msgs, instructions: $total, per message: $(awk -v t="$total" -v m="$msgs" 'BEGIN{printf "%.0f", t/m}')"
+fi
 echo "output: $OUT"
