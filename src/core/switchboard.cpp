@@ -1,16 +1,16 @@
 #include "switchboard.h"
 
-#include "adminapi.h"
-#include "connectionregistry.h"
-#include "httpside.h"
+#include "admin/adminapi.h"
+#include "admin/connectionregistry.h"
+#include "front/httpside.h"
 #include "logging.h"
 #include "rpc/methodcatalog.h"
 #include "rpc/methodregistry.h"
 #include "rpc/bundledsubprotocols.h"
 #include "rpc/catalogrpcengine.h"
 #include "serverhost.h"
-#include "subprotocolregistry.h"
-#include "trafficlog.h"
+#include "ws/subprotocolregistry.h"
+#include "admin/trafficlog.h"
 
 std::unique_ptr<Switchboard> Switchboard::create(const ServerConfig &config, QString *error)
 {

@@ -1,9 +1,9 @@
 // evaluateHandshake(): the pure decision of PRODUCT.md section 2, without
 // sockets: every row, its status and headers, and the order of the checks.
 
-#include "handshakepolicy.h"
-#include "requesthead.h"
-#include "subprotocolregistry.h"
+#include "front/handshakepolicy.h"
+#include "front/requesthead.h"
+#include "ws/subprotocolregistry.h"
 
 #include "testsupport.h"
 

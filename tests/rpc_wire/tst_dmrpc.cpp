@@ -3,7 +3,7 @@
 // (code and reason), the 123-byte reason limit, and the traffic log events.
 
 #include "rpc/dmrpcsubprotocol.h"
-#include "trafficlog.h"
+#include "admin/trafficlog.h"
 #include "wiretestsupport.h"
 
 #include <QJsonParseError>

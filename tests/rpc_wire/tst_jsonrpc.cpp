@@ -4,7 +4,7 @@
 // and the traffic log events.
 
 #include "rpc/jsonrpcsubprotocol.h"
-#include "trafficlog.h"
+#include "admin/trafficlog.h"
 #include "wiretestsupport.h"
 
 #include <QJsonParseError>

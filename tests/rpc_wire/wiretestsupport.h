@@ -6,7 +6,7 @@
 // session sends and how it closes.
 
 #include "rpc/rpcengine.h"
-#include "subprotocol.h"
+#include "ws/subprotocol.h"
 
 #include <QJsonArray>
 #include <QJsonDocument>

@@ -1,6 +1,6 @@
 #include "builtinmethods.h"
 
-#include "connectionregistry.h"
+#include "admin/connectionregistry.h"
 #include "methodregistry.h"
 #include "openrpcdocument.h"
 #include "topichub.h"

@@ -2,7 +2,7 @@
 
 #include "rpc/dmrpcsubprotocol.h"
 #include "rpc/jsonrpcsubprotocol.h"
-#include "subprotocolregistry.h"
+#include "ws/subprotocolregistry.h"
 
 void registerBundledSubprotocols(SubprotocolRegistry &registry, RpcEngine *engine, TrafficLog *log)
 {

@@ -4,7 +4,7 @@
 #include "rpc/rpcengine.h"
 #include "rpc/wirejson.h"
 #include "rpc/wiresession.h"
-#include "trafficlog.h"
+#include "admin/trafficlog.h"
 
 #include <QJsonArray>
 #include <QJsonDocument>

@@ -1,11 +1,11 @@
-#include "adminapi.h"
+#include "admin/adminapi.h"
 
-#include "connectionregistry.h"
-#include "httpside.h"
+#include "admin/connectionregistry.h"
+#include "front/httpside.h"
 #include "rpc/catalogrpcengine.h"
 #include "rpc/methodregistry.h"
 #include "secrets.h"
-#include "trafficlog.h"
+#include "admin/trafficlog.h"
 
 #include <QFile>
 #include <QHttpServerRequest>

@@ -1,8 +1,8 @@
-#include "handshakepolicy.h"
+#include "front/handshakepolicy.h"
 
-#include "requesthead.h"
+#include "front/requesthead.h"
 #include "secrets.h"
-#include "subprotocolregistry.h"
+#include "ws/subprotocolregistry.h"
 
 #include <QJsonArray>
 #include <QJsonDocument>

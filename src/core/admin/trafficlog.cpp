@@ -1,4 +1,4 @@
-#include "trafficlog.h"
+#include "admin/trafficlog.h"
 
 #include <QDateTime>
 #include <QJsonArray>

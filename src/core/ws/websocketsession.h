@@ -1,8 +1,8 @@
 #pragma once
 
-#include "connectionregistry.h"
-#include "subprotocol.h"
-#include "textframewriter.h"
+#include "admin/connectionregistry.h"
+#include "ws/subprotocol.h"
+#include "ws/textframewriter.h"
 
 #include <QObject>
 

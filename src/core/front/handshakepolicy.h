@@ -1,6 +1,6 @@
 #pragma once
 
-#include "httpresponse.h"
+#include "front/httpresponse.h"
 
 #include <QString>
 #include <QStringList>

@@ -1,6 +1,6 @@
-#include "connectionregistry.h"
+#include "admin/connectionregistry.h"
 
-#include "websocketsession.h"
+#include "ws/websocketsession.h"
 
 #include <QJsonArray>
 

@@ -1,13 +1,13 @@
-#include "upgradedispatcher.h"
+#include "front/upgradedispatcher.h"
 
-#include "connectionregistry.h"
-#include "handshakepolicy.h"
+#include "admin/connectionregistry.h"
+#include "front/handshakepolicy.h"
 #include "logging.h"
-#include "requesthead.h"
-#include "subprotocol.h"
-#include "subprotocolregistry.h"
-#include "websocketsession.h"
-#include "workerpool.h"
+#include "front/requesthead.h"
+#include "ws/subprotocol.h"
+#include "ws/subprotocolregistry.h"
+#include "ws/websocketsession.h"
+#include "ws/workerpool.h"
 
 #include <QDateTime>
 #include <QPointer>
