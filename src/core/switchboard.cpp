@@ -21,7 +21,9 @@ std::unique_ptr<Switchboard> Switchboard::create(const ServerConfig &config, QSt
     sb->m_engine = CatalogRpcEngine::create(config, sb->m_host->connections(), error);
     if (!sb->m_engine)
         return nullptr;
-    registerBundledSubprotocols(*sb->m_subprotocols, sb->m_engine.get(), sb->m_traffic.get());
+    JsonRpcOptions jsonRpc;
+    jsonRpc.resonanceCompat = config.resonanceCompat;
+    registerBundledSubprotocols(*sb->m_subprotocols, sb->m_engine.get(), sb->m_traffic.get(), jsonRpc);
 
     AdminApi::Sources sources;
     sources.connections = sb->m_host->connections();

@@ -234,8 +234,8 @@ bool JsonRpcSession::handle(const QJsonValue &request, QByteArrayView message, W
                 invalid = QStringLiteral("\"method\" is missing");
             else if (!method.isString())
                 invalid = QStringLiteral("\"method\" must be a string");
-            else if (!params.isUndefined() && !params.isArray() && !params.isObject())
-                invalid = QStringLiteral("\"params\" must be an array or an object");
+            // "params" may be any JSON value: Resonance's clients send a bare
+            // string (PRODUCT.md section 3); the validators judge it.
         }
     }
 
@@ -255,6 +255,10 @@ bool JsonRpcSession::handle(const QJsonValue &request, QByteArrayView message, W
     }
 
     handled.method = method.toString();
+    if (!hasId && m_options.resonanceCompat) {
+        hasId = true;
+        handled.id = QByteArrayLiteral("null");
+    }
     handled.inKind = hasId ? Kind::Request : Kind::Notification;
     const std::weak_ptr<char> life = lifeToken();
     m_context.startedAt = startedAt;
