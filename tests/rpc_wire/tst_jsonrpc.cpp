@@ -307,6 +307,83 @@ private slots:
         QCOMPARE(events.first().kind, TrafficEvent::Kind::Request);
     }
 
+    // Handlers that answer later (upstreams): each reply is sent when its
+    // call finishes, matched by id; other messages go on meanwhile.
+    void repliesOfCallsThatAnswerLater()
+    {
+        Fixture f;
+        QCOMPARE(f.send(R"({"jsonrpc":"2.0","method":"later","params":{"ms":80,"value":"slow"},"id":1})"),
+                 QList<QByteArray>());
+        QCOMPARE(f.send(R"({"jsonrpc":"2.0","method":"later","params":{"ms":0,"value":"fast"},"id":2})"),
+                 QList<QByteArray>());
+        QCOMPARE(f.send(R"({"jsonrpc":"2.0","method":"echo","params":"now","id":3})"),
+                 QList<QByteArray>{R"({"jsonrpc":"2.0","result":"now","id":3})"});
+        QTRY_COMPARE(f.link.sent.size(), 3);
+        QCOMPARE(f.link.sent.at(1), QByteArray(R"({"jsonrpc":"2.0","result":"fast","id":2})"));
+        QCOMPARE(f.link.sent.at(2), QByteArray(R"({"jsonrpc":"2.0","result":"slow","id":1})"));
+
+        // The handler's own error goes to the client unchanged; a failure is -32603.
+        f.send(R"({"jsonrpc":"2.0","method":"later_error","id":"e"})");
+        QTRY_COMPARE(f.link.sent.size(), 4);
+        QCOMPARE(f.link.sent.last(),
+                 QByteArray(R"({"jsonrpc":"2.0","error":{"code":4001,"message":"no such order","data":{"order":7}},"id":"e"})"));
+        f.send(R"({"jsonrpc":"2.0","method":"later_fail","id":"f"})");
+        QTRY_COMPARE(f.link.sent.size(), 5);
+        QCOMPARE(f.link.sent.last(),
+                 QByteArray(R"({"jsonrpc":"2.0","error":{"code":-32603,"message":"Internal error","data":{"reason":"timeout","upstream":"test"}},"id":"f"})"));
+        // A notification that answers later gets nothing.
+        f.send(R"({"jsonrpc":"2.0","method":"later","params":{"ms":0}})");
+        QTest::qWait(30);
+        QCOMPARE(f.link.sent.size(), 5);
+
+        // The traffic log has each request when it came, and its reply with
+        // the verdict, what served it and the upstream's time.
+        const QList<TrafficEvent> events = f.log.eventsAfter(0, 100).events;
+        const auto reply = std::find_if(events.begin(), events.end(), [](const TrafficEvent &e) {
+            return e.direction == TrafficEvent::Direction::Out && e.requestId == "\"e\"";
+        });
+        QVERIFY(reply != events.end());
+        QCOMPARE(reply->verdict, TrafficEvent::Verdict::ErrorResult);
+        QCOMPARE(reply->kind, TrafficEvent::Kind::Error);
+        QCOMPARE(reply->upstreamUs, qint64(1));
+        QCOMPARE(reply->reason, QStringLiteral("upstream test answered error 4001: no such order"));
+        const auto failed = std::find_if(events.begin(), events.end(), [](const TrafficEvent &e) {
+            return e.direction == TrafficEvent::Direction::Out && e.requestId == "\"f\"";
+        });
+        QVERIFY(failed != events.end());
+        QCOMPARE(failed->reason, QStringLiteral("upstream test: timeout"));
+    }
+
+    // A batch waits for its slowest call and answers with one array.
+    void batchWithCallsThatAnswerLater()
+    {
+        Fixture f;
+        QCOMPARE(f.send(R"([{"jsonrpc":"2.0","method":"later","params":{"ms":40,"value":"a"},"id":1},)"
+                        R"({"jsonrpc":"2.0","method":"echo","params":"b","id":2},)"
+                        R"({"jsonrpc":"2.0","method":"later","params":{"ms":0}},)"
+                        R"({"jsonrpc":"2.0","method":"later","params":{"ms":10,"value":"c"},"id":3}])"),
+                 QList<QByteArray>());
+        QTRY_COMPARE(f.link.sent.size(), 1);
+        QCOMPARE(f.link.sent.first(), QByteArray(R"([{"jsonrpc":"2.0","result":"b","id":2},)"
+                                                 R"({"jsonrpc":"2.0","result":"c","id":3},)"
+                                                 R"({"jsonrpc":"2.0","result":"a","id":1}])"));
+        // Only notifications that answer later: no reply at all.
+        f.send(R"([{"jsonrpc":"2.0","method":"later","params":{"ms":0}}])");
+        QTest::qWait(30);
+        QCOMPARE(f.link.sent.size(), 1);
+    }
+
+    // The client left while its call was under way: the late answer is dropped.
+    void lateAnswerAfterTheSessionIsGone()
+    {
+        Fixture f;
+        f.send(R"({"jsonrpc":"2.0","method":"later","params":{"ms":10,"value":1},"id":1})");
+        f.send(R"([{"jsonrpc":"2.0","method":"later","params":{"ms":10,"value":1},"id":2}])");
+        f.session.reset();
+        QTest::qWait(40);
+        QVERIFY(f.link.sent.isEmpty());
+    }
+
     void paramsOmittedIsUndefined()
     {
         Fixture f;

@@ -62,6 +62,7 @@ QLatin1String TrafficEvent::verdictName(Verdict verdict)
     case Verdict::InvalidParams: return QLatin1String("invalid-params");
     case Verdict::Refused: return QLatin1String("refused");
     case Verdict::HandlerFailed: return QLatin1String("handler-failed");
+    case Verdict::ErrorResult: return QLatin1String("error-result");
     case Verdict::ParseError: return QLatin1String("parse-error");
     case Verdict::InvalidRequest: return QLatin1String("invalid-request");
     }
@@ -93,6 +94,8 @@ QJsonObject TrafficEvent::toJson() const
     o.insert(QLatin1String("payload"), QString::fromUtf8(payload));
     o.insert(QLatin1String("truncated"), truncated);
     o.insert(QLatin1String("latencyUs"), latencyUs < 0 ? QJsonValue() : QJsonValue(double(latencyUs)));
+    if (upstreamUs >= 0)
+        o.insert(QLatin1String("upstreamUs"), double(upstreamUs));
     return o;
 }
 

@@ -34,6 +34,7 @@ struct TrafficEvent
         InvalidParams,
         Refused,        // refused by a policy validator; `reason` names it
         HandlerFailed,
+        ErrorResult,    // the handler (an upstream) answered with an error of its own
         ParseError,
         InvalidRequest
     };
@@ -43,6 +44,7 @@ struct TrafficEvent
     quint64 connectionId = 0;
     qint64 size = 0;           // bytes of the message (or batch element) as sent
     qint64 latencyUs = -1;     // request → reply, on replies; -1: not applicable
+    qint64 upstreamUs = -1;    // of that, waiting for the upstream; -1: no upstream asked
     Direction direction = Direction::In;
     Kind kind = Kind::Message;
     Verdict verdict = Verdict::None;
