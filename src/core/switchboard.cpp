@@ -30,6 +30,7 @@ std::unique_ptr<Switchboard> Switchboard::create(const ServerConfig &config, QSt
     sources.traffic = sb->m_traffic.get();
     sources.methods = sb->m_engine->methods();
     sources.engine = sb->m_engine.get();
+    sources.topics = sb->m_engine->topics();
     CatalogRpcEngine *engine = sb->m_engine.get();
     sources.reloadValidators = [engine, config](QString *error) {
         return engine->reloadValidators(config, error);

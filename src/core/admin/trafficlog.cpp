@@ -34,7 +34,12 @@ qsizetype utf8Prefix(const QByteArray &bytes, qsizetype cap)
 
 QLatin1String TrafficEvent::directionName(Direction direction)
 {
-    return direction == Direction::In ? QLatin1String("in") : QLatin1String("out");
+    switch (direction) {
+    case Direction::In: return QLatin1String("in");
+    case Direction::Out: return QLatin1String("out");
+    case Direction::Server: return QLatin1String("server");
+    }
+    return QLatin1String("in");
 }
 
 QLatin1String TrafficEvent::kindName(Kind kind)
