@@ -4,6 +4,7 @@
 #include "front/httpside.h"
 #include "rpc/builtinmethods.h"
 #include "rpc/catalogrpcengine.h"
+#include "upstream/httpupstream.h"
 #include "rpc/methodregistry.h"
 #include "rpc/topichub.h"
 #include "rpc/wirejson.h"
@@ -367,6 +368,20 @@ void AdminApi::install(HttpSide &http, const Sources &sources)
                 return std::move(*refusal);
             return jsonResponse(engine->validatorsJson());
         });
+        // The catalog's HTTP upstreams with their counters (header values
+        // are secrets: only their names are shown).
+        server.route("/api/upstreams", QHttpServerRequest::Method::Get,
+                     [sources, engine](const QHttpServerRequest &request) {
+            if (auto refusal = refuseUnauthorized(request, sources.adminToken))
+                return std::move(*refusal);
+            QJsonArray list;
+            for (const auto &upstream : engine->upstreams()) {
+                QJsonObject o = upstream->spec().toJson();
+                o.insert("stats", upstream->stats().toJson());
+                list.append(o);
+            }
+            return jsonResponse(list);
+        });
     }
     if (sources.reloadValidators) {
         server.route("/api/validators/reload", QHttpServerRequest::Method::Post,
@@ -476,6 +491,50 @@ QByteArray AdminApi::metricsText(const Sources &sources)
             sample(out, "switchboard_method_enabled", "method=\"" + label(m.name) + '"', m.enabled ? 1 : 0);
         family(out, "switchboard_rpc_unknown_method_calls_total", "counter", "Calls naming no catalog method.");
         sample(out, "switchboard_rpc_unknown_method_calls_total", {}, double(methods->unknownCalls()));
+        // The upstream's part of the calls it serves (PRODUCT.md section 7).
+        const auto upstreamFamily = [&](const char *name, const char *help, auto value) {
+            family(out, name, "counter", help);
+            for (const MethodStatus &m : statuses) {
+                if (m.servedBy.startsWith(QLatin1String("upstream ")))
+                    sample(out, name, "method=\"" + label(m.name) + '"', value(m.counters));
+            }
+        };
+        upstreamFamily("switchboard_rpc_upstream_calls_total", "RPC calls handed to an upstream, by method.",
+                       [](const MethodCounters &c) { return double(c.upstreamCalls); });
+        upstreamFamily("switchboard_rpc_upstream_failures_total",
+                       "RPC calls an upstream failed (timeout, unreachable, bad status, invalid reply, overloaded), by method.",
+                       [](const MethodCounters &c) { return double(c.upstreamFailures); });
+        upstreamFamily("switchboard_rpc_upstream_duration_seconds_sum",
+                       "Time spent waiting for upstreams, by method (part of switchboard_rpc_duration_seconds_sum).",
+                       [](const MethodCounters &c) { return c.totalUpstreamMs / 1000.0; });
+    }
+    if (const CatalogRpcEngine *engine = sources.engine) {
+        const QList<std::shared_ptr<HttpUpstream>> upstreams = engine->upstreams();
+        if (!upstreams.isEmpty()) {
+            QList<QPair<QByteArray, UpstreamStats>> stats;
+            for (const auto &upstream : upstreams)
+                stats.append({"upstream=\"" + label(upstream->name()) + '"', upstream->stats()});
+            family(out, "switchboard_upstream_in_flight", "gauge", "Calls waiting for the upstream now.");
+            for (const auto &s : stats)
+                sample(out, "switchboard_upstream_in_flight", s.first, double(s.second.inFlight));
+            family(out, "switchboard_upstream_calls_total", "counter", "Calls handed to the upstream.");
+            for (const auto &s : stats)
+                sample(out, "switchboard_upstream_calls_total", s.first, double(s.second.calls));
+            family(out, "switchboard_upstream_failures_total", "counter", "Upstream failures, by reason.");
+            for (const auto &s : stats) {
+                const QList<QPair<const char *, quint64>> reasons = {
+                    {"timeout", s.second.timeouts}, {"unreachable", s.second.unreachable},
+                    {"status", s.second.badStatus}, {"invalid reply", s.second.invalidReplies},
+                    {"overloaded", s.second.overloaded}};
+                for (const auto &r : reasons)
+                    sample(out, "switchboard_upstream_failures_total",
+                           s.first + ",reason=\"" + QByteArray(r.first) + '"', double(r.second));
+            }
+            family(out, "switchboard_upstream_duration_seconds_sum", "counter",
+                   "Time from sending a call to reading the upstream's answer (result or error).");
+            for (const auto &s : stats)
+                sample(out, "switchboard_upstream_duration_seconds_sum", s.first, s.second.totalLatencyMs / 1000.0);
+        }
     }
     if (const TrafficLog *traffic = sources.traffic) {
         family(out, "switchboard_traffic_log_events", "gauge", "Events held in the traffic log.");

@@ -9,6 +9,7 @@
 #include "openrpcdocument.h"
 #include "serverconfig.h"
 #include "topichub.h"
+#include "upstream/httpupstream.h"
 #include "validatorchain.h"
 
 #include <QObject>
@@ -63,18 +64,12 @@ std::unique_ptr<CatalogRpcEngine> CatalogRpcEngine::create(const ServerConfig &c
     engine->m_topics = std::make_unique<TopicHub>();
     engine->m_catalogValidator = std::make_shared<CatalogValidator>(engine->m_catalog, engine->m_registry.get());
 
-    engine->m_handlers = BuiltinMethods::handlers(engine->m_topics.get(), connections, engine->m_catalog.get(),
-                                                  engine->m_registry.get());
+    QHash<QString, MethodHandler> builtins = BuiltinMethods::handlers(
+        engine->m_topics.get(), connections, engine->m_catalog.get(), engine->m_registry.get());
     for (auto it = extraHandlers.begin(); it != extraHandlers.end(); ++it)
-        engine->m_handlers.insert(it.key(), it.value());
-    for (const CatalogMethod &method : engine->m_catalog->methods()) {
-        if (!engine->m_handlers.contains(method.name)) {
-            *error = QStringLiteral("catalog %1: method \"%2\" has no handler in this server (built in: %3)")
-                         .arg(engine->m_catalog->source(), method.name,
-                              BuiltinMethods::names().join(QLatin1String(", ")));
-            return nullptr;
-        }
-    }
+        builtins.insert(it.key(), it.value());
+    if (!engine->bind(builtins, error))
+        return nullptr;
 
     if (!engine->buildChain(config, error))
         return nullptr;
@@ -89,6 +84,66 @@ std::unique_ptr<CatalogRpcEngine> CatalogRpcEngine::create(const ServerConfig &c
     qCDebug(lcMethods).noquote() << "methods from" << engine->m_catalog->source() << "- validators:"
                                 << engine->validatorNames().join(QLatin1String(" → "));
     return engine;
+}
+
+bool CatalogRpcEngine::bind(const QHash<QString, MethodHandler> &builtins, QString *error)
+{
+    QHash<QString, std::shared_ptr<HttpUpstream>> upstreams;
+    for (const UpstreamSpec &spec : m_catalog->upstreams()) {
+        auto upstream = std::make_shared<HttpUpstream>(spec);
+        upstreams.insert(spec.name, upstream);
+        m_upstreams.append(upstream);
+    }
+    const auto fail = [&](const CatalogMethod &method, const QString &why) {
+        *error = QStringLiteral("catalog %1: method \"%2\" %3").arg(m_catalog->source(), method.name, why);
+        return false;
+    };
+    for (const CatalogMethod &method : m_catalog->methods()) {
+        Binding binding;
+        QString servedBy = QStringLiteral("builtin");
+        QString upstreamName;
+        switch (method.handler.kind) {
+        case HandlerSpec::Kind::Default:
+            if (builtins.contains(method.name))
+                binding.builtin = builtins.value(method.name);
+            else if (!m_catalog->defaultUpstream().isEmpty())
+                upstreamName = m_catalog->defaultUpstream();
+            else
+                return fail(method, QStringLiteral("has no built-in handler and no \"handler\", and the catalog "
+                                                   "sets no default \"upstream\" (built in: %1)")
+                                        .arg(BuiltinMethods::names().join(QLatin1String(", "))));
+            break;
+        case HandlerSpec::Kind::Builtin:
+            if (!builtins.contains(method.handler.target))
+                return fail(method, QStringLiteral("names the built-in \"%1\", which does not exist (built in: %2)")
+                                        .arg(method.handler.target, BuiltinMethods::names().join(QLatin1String(", "))));
+            binding.builtin = builtins.value(method.handler.target);
+            if (method.handler.target != method.name)
+                servedBy = QStringLiteral("builtin ") + method.handler.target;
+            break;
+        case HandlerSpec::Kind::Upstream:
+            upstreamName = method.handler.target;
+            break;
+        case HandlerSpec::Kind::Plugin:
+            return fail(method, QStringLiteral("names the handler plugin \"%1\", which is not loaded")
+                                    .arg(method.handler.target));
+        }
+        if (!upstreamName.isEmpty()) {
+            binding.upstream = upstreams.value(upstreamName);
+            if (!binding.upstream) // the catalog checked the names; kept for custom catalogs
+                return fail(method, QStringLiteral("names the upstream \"%1\", which is not defined").arg(upstreamName));
+            binding.servedBy = QStringLiteral("upstream ") + upstreamName;
+            servedBy = binding.servedBy;
+        }
+        m_registry->setServedBy(method.name, servedBy);
+        m_bindings.insert(method.name, std::move(binding));
+    }
+    return true;
+}
+
+QList<std::shared_ptr<HttpUpstream>> CatalogRpcEngine::upstreams() const
+{
+    return m_upstreams;
 }
 
 bool CatalogRpcEngine::buildChain(const ServerConfig &config, QString *error)
@@ -157,17 +212,20 @@ CallOutcome CatalogRpcEngine::call(const CallContext &context, const QString &me
         return outcome;
     }
 
-    const auto handler = m_handlers.constFind(method);
-    if (handler == m_handlers.cend()) { // only when a custom order left out every check of the name
+    const auto binding = m_bindings.constFind(method);
+    if (binding == m_bindings.cend()) { // only when a custom order left out every check of the name
         outcome.verdict = CallOutcome::Verdict::UnknownMethod;
         outcome.error = {-32601, QStringLiteral("Method not found"), QJsonObject{{"reason", "unknown"}}, QString()};
         m_registry->record(method, MethodRegistry::CallResult::Refused, elapsedNs());
         return outcome;
     }
 
+    if (binding->upstream)
+        return callUpstream(*binding, context, method, params, start);
+
     QString failure;
     try {
-        outcome.result = (*handler)(context, params);
+        outcome.result = binding->builtin(context, params);
         if (outcome.result.isUndefined())
             outcome.result = QJsonValue(QJsonValue::Null);
     } catch (const std::exception &e) {
@@ -185,6 +243,59 @@ CallOutcome CatalogRpcEngine::call(const CallContext &context, const QString &me
     }
     m_registry->record(method, outcome.ok() ? MethodRegistry::CallResult::Succeeded : MethodRegistry::CallResult::Failed,
                        elapsedNs());
+    return outcome;
+}
+
+CallOutcome CatalogRpcEngine::callUpstream(const Binding &binding, const CallContext &context, const QString &method,
+                                           const QJsonValue &params, std::chrono::steady_clock::time_point start)
+{
+    using Clock = std::chrono::steady_clock;
+    const QString upstreamName = binding.upstream->name();
+    const auto failure = [&upstreamName](const QString &reason) {
+        return RpcError{-32603, QStringLiteral("Internal error"),
+                        QJsonObject{{"reason", reason}, {"upstream", upstreamName}}, QString()};
+    };
+    CallOutcome outcome;
+    outcome.servedBy = binding.servedBy;
+    auto pending = std::make_shared<PendingCall>();
+    MethodRegistry *registry = m_registry.get();
+    const QString servedBy = binding.servedBy;
+    const bool started = binding.upstream->call(
+        context, method, params, [pending, registry, method, start, servedBy, failure](UpstreamReply reply) {
+            CallOutcome done;
+            done.servedBy = servedBy;
+            done.upstreamNs = reply.upstreamNs;
+            switch (reply.kind) {
+            case UpstreamReply::Kind::Result:
+                done.result = reply.result.isUndefined() ? QJsonValue(QJsonValue::Null) : reply.result;
+                break;
+            case UpstreamReply::Kind::Error:
+                done.verdict = CallOutcome::Verdict::ErrorResult;
+                done.error = reply.error;
+                break;
+            case UpstreamReply::Kind::Failure:
+                done.verdict = CallOutcome::Verdict::HandlerFailed;
+                done.error = failure(reply.failure);
+                break;
+            }
+            done.finishedAt = Clock::now();
+            const bool failed = reply.kind == UpstreamReply::Kind::Failure;
+            registry->record(method, done.ok() ? MethodRegistry::CallResult::Succeeded : MethodRegistry::CallResult::Failed,
+                             std::chrono::duration_cast<std::chrono::nanoseconds>(done.finishedAt - start).count());
+            registry->recordUpstream(method, reply.upstreamNs, failed);
+            pending->finish(std::move(done));
+        });
+    if (!started) {
+        // More than maxInFlight calls waiting: refused at once, never queued.
+        outcome.verdict = CallOutcome::Verdict::HandlerFailed;
+        outcome.error = failure(QStringLiteral("overloaded"));
+        outcome.finishedAt = Clock::now();
+        m_registry->record(method, MethodRegistry::CallResult::Failed,
+                           std::chrono::duration_cast<std::chrono::nanoseconds>(outcome.finishedAt - start).count());
+        m_registry->recordUpstream(method, 0, true);
+        return outcome;
+    }
+    outcome.pending = std::move(pending);
     return outcome;
 }
 

@@ -11,11 +11,13 @@
 #include <QStringList>
 
 #include <atomic>
+#include <chrono>
 #include <memory>
 #include <vector>
 
 class CatalogValidator;
 class ConnectionRegistry;
+class HttpUpstream;
 class MethodCatalog;
 class MethodRegistry;
 class QObject;
@@ -29,7 +31,10 @@ struct ServerConfig;
 //   call → ValidatorChain (catalog validator + plugins, configured order)
 //        → refusal: its error (UnknownMethod / DisabledMethod / InvalidParams
 //          / RefusedByPolicy)
-//        → else the method's handler → result, or -32603 (HandlerFailed)
+//        → else what serves the method (PRODUCT.md section 7): a built-in →
+//          result, or -32603 (HandlerFailed); an HTTP upstream → a pending
+//          outcome, finished on the same thread when the upstream answers
+//          (result, its own error: ErrorResult, or -32603 with data.reason)
 //
 // Thread-safe: call() runs on every worker at once; switches (methods()),
 // counters and reloadValidators() may be used from any thread meanwhile.
@@ -40,8 +45,10 @@ public:
     // method switches (config.stateFile), loads the plugins in
     // config.pluginsDir and builds the chain (config.validatorOrder,
     // config.validatorSettings). Null with one line naming the problem when
-    // any of that fails. Every catalog method needs a handler: the built-in
-    // ones, or one of `extraHandlers` (which also override built-ins).
+    // any of that fails. Every catalog method needs a handler: its "handler"
+    // (a built-in, an upstream), else the built-in of its name or one of
+    // `extraHandlers` (which also override built-ins), else the catalog's
+    // default upstream.
     // `connections` (may be null) receives publish's pushes; the engine also
     // drops the subscriptions of connections it reports closed. Both the
     // engine and `connections` must outlive the server that calls the engine.
@@ -51,6 +58,9 @@ public:
     ~CatalogRpcEngine() override;
 
     CallOutcome call(const CallContext &context, const QString &method, const QJsonValue &params) override;
+
+    // The HTTP upstreams of the catalog, with their counters.
+    QList<std::shared_ptr<HttpUpstream>> upstreams() const;
     void connectionClosed(quint64 connectionId) override;
 
     // Switches (setEnabled, methodToggled signal) and counters (snapshot, toJson).
@@ -82,7 +92,19 @@ private:
     std::unique_ptr<MethodRegistry> m_registry;
     std::unique_ptr<TopicHub> m_topics;
     std::shared_ptr<CatalogValidator> m_catalogValidator;
-    QHash<QString, MethodHandler> m_handlers; // fixed after create()
+
+    // What serves one method; fixed after create().
+    struct Binding
+    {
+        MethodHandler builtin;                   // a built-in (or an extra handler), or
+        std::shared_ptr<HttpUpstream> upstream;  // an HTTP upstream
+        QString servedBy;                        // "upstream orders"; empty for built-ins
+    };
+    bool bind(const QHash<QString, MethodHandler> &builtins, QString *error);
+    CallOutcome callUpstream(const Binding &binding, const CallContext &context, const QString &method,
+                             const QJsonValue &params, std::chrono::steady_clock::time_point start);
+    QHash<QString, Binding> m_bindings;
+    QList<std::shared_ptr<HttpUpstream>> m_upstreams;
     std::unique_ptr<QObject> m_signalContext; // ends the ConnectionRegistry connection with the engine
 
     std::atomic<const ValidatorChain *> m_chain{nullptr}; // the last of m_chains

@@ -20,7 +20,7 @@ bool readMethod(const QJsonValue &entry, int index, CatalogMethod *method, QStri
         return false;
     }
     const QJsonObject object = entry.toObject();
-    static const QStringList known = {"name", "description", "params", "result", "enabled"};
+    static const QStringList known = {"name", "description", "params", "result", "enabled", "handler"};
     for (auto it = object.begin(); it != object.end(); ++it) {
         if (!known.contains(it.key())) {
             *why = QStringLiteral("%1 has the unknown key \"%2\" (known: %3)")
@@ -65,6 +65,24 @@ bool readMethod(const QJsonValue &entry, int index, CatalogMethod *method, QStri
             return false;
         }
     }
+    const QJsonValue handler = object.value(QLatin1String("handler"));
+    if (!handler.isUndefined()) {
+        const QJsonObject h = handler.toObject();
+        static const QList<QPair<QString, HandlerSpec::Kind>> kinds = {
+            {"builtin", HandlerSpec::Kind::Builtin},
+            {"upstream", HandlerSpec::Kind::Upstream},
+            {"plugin", HandlerSpec::Kind::Plugin}};
+        const auto kind = std::find_if(kinds.begin(), kinds.end(), [&](const auto &k) { return h.contains(k.first); });
+        if (!handler.isObject() || h.size() != 1 || kind == kinds.end() || !h.value(kind->first).isString()
+            || h.value(kind->first).toString().isEmpty()) {
+            *why = QStringLiteral("%1: \"handler\" must be one of {\"builtin\": NAME}, {\"upstream\": NAME}, "
+                                  "{\"plugin\": NAME}").arg(named);
+            return false;
+        }
+        method->handler.kind = kind->second;
+        method->handler.target = h.value(kind->first).toString();
+    }
+
     method->result = object.value(QLatin1String("result"));
     if (!method->result.isUndefined()) {
         QString schemaError;
@@ -117,14 +135,36 @@ std::optional<MethodCatalog> MethodCatalog::parse(const QByteArray &json, const 
         return fail(QStringLiteral("the top level must be an object {\"methods\": [...]}"));
     const QJsonObject top = doc.object();
     for (auto it = top.begin(); it != top.end(); ++it) {
-        if (it.key() != QLatin1String("methods"))
-            return fail(QStringLiteral("unknown top-level key \"%1\" (known: methods)").arg(it.key()));
+        if (it.key() != QLatin1String("methods") && it.key() != QLatin1String("upstreams")
+            && it.key() != QLatin1String("upstream"))
+            return fail(QStringLiteral("unknown top-level key \"%1\" (known: methods, upstreams, upstream)").arg(it.key()));
     }
     if (!top.value(QLatin1String("methods")).isArray())
         return fail(QStringLiteral("\"methods\" must be an array of method objects"));
 
     MethodCatalog catalog;
     catalog.m_source = source;
+    const QJsonValue upstreams = top.value(QLatin1String("upstreams"));
+    if (!upstreams.isUndefined() && !upstreams.isObject())
+        return fail(QStringLiteral("\"upstreams\" must be an object of named upstreams"));
+    const QJsonObject upstreamObject = upstreams.toObject();
+    for (auto it = upstreamObject.begin(); it != upstreamObject.end(); ++it) {
+        QString why;
+        std::optional<UpstreamSpec> spec = UpstreamSpec::fromJson(it.key(), it.value(), &why);
+        if (!spec)
+            return fail(why);
+        catalog.m_upstreams.append(std::move(*spec));
+    }
+    const auto upstreamNamed = [&catalog](const QString &name) {
+        return std::any_of(catalog.m_upstreams.begin(), catalog.m_upstreams.end(),
+                           [&](const UpstreamSpec &u) { return u.name == name; });
+    };
+    const QJsonValue defaultUpstream = top.value(QLatin1String("upstream"));
+    if (!defaultUpstream.isUndefined()) {
+        if (!defaultUpstream.isString() || !upstreamNamed(defaultUpstream.toString()))
+            return fail(QStringLiteral("\"upstream\" must name one of \"upstreams\""));
+        catalog.m_defaultUpstream = defaultUpstream.toString();
+    }
     const QJsonArray entries = top.value(QLatin1String("methods")).toArray();
     for (int i = 0; i < entries.size(); ++i) {
         CatalogMethod method;
@@ -134,6 +174,9 @@ std::optional<MethodCatalog> MethodCatalog::parse(const QByteArray &json, const 
         if (catalog.m_index.contains(method.name))
             return fail(QStringLiteral("duplicate method name \"%1\" (methods[%2] and methods[%3])")
                             .arg(method.name).arg(catalog.m_index.value(method.name)).arg(i));
+        if (method.handler.kind == HandlerSpec::Kind::Upstream && !upstreamNamed(method.handler.target))
+            return fail(QStringLiteral("method \"%1\" (methods[%2]): no upstream named \"%3\" in \"upstreams\"")
+                            .arg(method.name).arg(i).arg(method.handler.target));
         catalog.m_index.insert(method.name, int(catalog.m_methods.size()));
         catalog.m_methods.append(std::move(method));
     }

@@ -13,6 +13,10 @@ struct MethodRegistry::Entry
     std::atomic<quint64> refusals{0};
     std::atomic<quint64> errors{0};
     std::atomic<quint64> latencyNs{0};
+    std::atomic<quint64> upstreamCalls{0};
+    std::atomic<quint64> upstreamFailures{0};
+    std::atomic<quint64> upstreamNs{0};
+    QString servedBy = QStringLiteral("builtin"); // fixed before the first call
 };
 
 QJsonObject MethodCounters::toJson() const
@@ -23,6 +27,10 @@ QJsonObject MethodCounters::toJson() const
         {"errors", double(errors)},
         {"totalLatencyMs", totalLatencyMs},
         {"meanLatencyMs", meanLatencyMs()},
+        {"upstreamCalls", double(upstreamCalls)},
+        {"upstreamFailures", double(upstreamFailures)},
+        {"totalUpstreamMs", totalUpstreamMs},
+        {"meanUpstreamMs", meanUpstreamMs()},
     };
 }
 
@@ -33,6 +41,7 @@ QJsonObject MethodStatus::toJson() const
         {"description", description},
         {"enabled", enabled},
         {"enabledByDefault", enabledByDefault},
+        {"servedBy", servedBy},
         {"counters", counters.toJson()},
     };
 }
@@ -126,6 +135,23 @@ void MethodRegistry::record(const QString &name, CallResult result, qint64 laten
         entry->errors.fetch_add(1, std::memory_order_relaxed);
 }
 
+void MethodRegistry::recordUpstream(const QString &name, qint64 upstreamNs, bool failed)
+{
+    Entry *entry = m_index.value(name);
+    if (!entry)
+        return;
+    entry->upstreamCalls.fetch_add(1, std::memory_order_relaxed);
+    entry->upstreamNs.fetch_add(quint64(qMax<qint64>(upstreamNs, 0)), std::memory_order_relaxed);
+    if (failed)
+        entry->upstreamFailures.fetch_add(1, std::memory_order_relaxed);
+}
+
+void MethodRegistry::setServedBy(const QString &name, const QString &servedBy)
+{
+    if (Entry *entry = m_index.value(name))
+        entry->servedBy = servedBy;
+}
+
 MethodStatus MethodRegistry::statusOf(const Entry &entry) const
 {
     MethodStatus status;
@@ -137,6 +163,10 @@ MethodStatus MethodRegistry::statusOf(const Entry &entry) const
     status.counters.refusals = entry.refusals.load(std::memory_order_relaxed);
     status.counters.errors = entry.errors.load(std::memory_order_relaxed);
     status.counters.totalLatencyMs = double(entry.latencyNs.load(std::memory_order_relaxed)) / 1e6;
+    status.counters.upstreamCalls = entry.upstreamCalls.load(std::memory_order_relaxed);
+    status.counters.upstreamFailures = entry.upstreamFailures.load(std::memory_order_relaxed);
+    status.counters.totalUpstreamMs = double(entry.upstreamNs.load(std::memory_order_relaxed)) / 1e6;
+    status.servedBy = entry.servedBy;
     return status;
 }
 

@@ -24,8 +24,15 @@ struct MethodCounters
     quint64 refusals = 0; // refused by a validator (switched off, bad params, policy)
     quint64 errors = 0;   // the handler failed (-32603)
     double totalLatencyMs = 0; // summed over all calls: from the message read (or the batch's previous call) to the handler's return
+    // Calls handed to an upstream, those of them it failed (timeout,
+    // unreachable, bad status, invalid reply, overloaded), and the time spent
+    // waiting for it: the part of totalLatencyMs that is the upstream's.
+    quint64 upstreamCalls = 0;
+    quint64 upstreamFailures = 0;
+    double totalUpstreamMs = 0;
 
     double meanLatencyMs() const { return calls ? totalLatencyMs / double(calls) : 0.0; }
+    double meanUpstreamMs() const { return upstreamCalls ? totalUpstreamMs / double(upstreamCalls) : 0.0; }
     QJsonObject toJson() const;
 };
 
@@ -36,6 +43,9 @@ struct MethodStatus
     QString description;
     bool enabled = true;
     bool enabledByDefault = true; // what the catalog says
+    // What serves it: "builtin", "builtin echo" (another name's built-in),
+    // "upstream orders", "plugin kv".
+    QString servedBy;
     MethodCounters counters;
 
     QJsonObject toJson() const;
@@ -70,6 +80,10 @@ public:
 
     // Counts one call. Names not in the catalog go to unknownCalls().
     void record(const QString &name, CallResult result, qint64 latencyNs);
+    // Counts one call that went to an upstream (after record() counted it as a call).
+    void recordUpstream(const QString &name, qint64 upstreamNs, bool failed);
+    // Set once per method while the engine is built, before any call.
+    void setServedBy(const QString &name, const QString &servedBy);
     quint64 unknownCalls() const { return m_unknownCalls.load(std::memory_order_relaxed); }
 
     QList<MethodStatus> snapshot() const; // catalog order
