@@ -16,7 +16,7 @@ BUILD_TYPE=${BUILD_TYPE:-RelWithDebInfo}
 # What each package is for is listed in README.md ("Dependencies").
 RUNTIME_BUILD_DEPS=(build-essential cmake ninja-build pkg-config
     qt6-base-dev qt6-websockets-dev qt6-httpserver-dev qt6-svg-dev libvalijson-dev)
-TEST_DEPS=(python3 python3-websockets curl openssl json-schema-test-suite)
+TEST_DEPS=(python3 python3-websockets curl openssl json-schema-test-suite nodejs npm)
 # `package`: dpkg-shlibdeps (dpkg-dev) and file(1) work out the .deb's dependencies.
 PACKAGE_DEPS=(dpkg-dev file)
 

@@ -9,11 +9,11 @@
 // to measure what the log costs per message.
 
 #include "commandline.h"
-#include "descriptorlimit.h"
+#include "front/descriptorlimit.h"
 #include "headlessrunner.h"
 #include "serverhost.h"
 #include "switchboard.h"
-#include "trafficlog.h"
+#include "admin/trafficlog.h"
 
 #include <QCoreApplication>
 

@@ -4,10 +4,10 @@
 // The first input byte picks the server settings (origin list, client token,
 // connection limit, a disabled subprotocol).
 
-#include "handshakepolicy.h"
-#include "requesthead.h"
-#include "subprotocol.h"
-#include "subprotocolregistry.h"
+#include "front/handshakepolicy.h"
+#include "front/requesthead.h"
+#include "ws/subprotocol.h"
+#include "ws/subprotocolregistry.h"
 
 #include <QString>
 

@@ -8,8 +8,8 @@
 // its UTF-8).
 
 #include "rpc/rpcengine.h"
-#include "subprotocol.h"
-#include "trafficlog.h"
+#include "ws/subprotocol.h"
+#include "admin/trafficlog.h"
 
 #include <QByteArray>
 #include <QJsonArray>

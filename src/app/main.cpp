@@ -1,5 +1,5 @@
 #include "commandline.h"
-#include "descriptorlimit.h"
+#include "front/descriptorlimit.h"
 #include "headlessrunner.h"
 #include "serverhost.h"
 #include "stopsignals.h"

@@ -118,7 +118,8 @@ bool ServerConfig::applyJson(const QJsonObject &json, QString *error)
 {
     static const QStringList knownKeys = {
         "host", "port", "wsPort", "token", "clientToken", "allowedOrigins", "catalog",
-        "plugins", "tls", "workerThreads", "limits", "validators", "validatorSettings", "stateFile"};
+        "plugins", "tls", "workerThreads", "limits", "validators", "validatorSettings", "stateFile",
+        "defaultSubprotocol", "resonanceCompat"};
     for (auto it = json.begin(); it != json.end(); ++it) {
         if (!knownKeys.contains(it.key())) {
             *error = QStringLiteral("unknown config key \"%1\"").arg(it.key());
@@ -131,8 +132,21 @@ bool ServerConfig::applyJson(const QJsonObject &json, QString *error)
         || !readString(json, "clientToken", &clientToken, error)
         || !readString(json, "catalog", &catalogFile, error)
         || !readString(json, "plugins", &pluginsDir, error)
-        || !readString(json, "stateFile", &stateFile, error))
+        || !readString(json, "stateFile", &stateFile, error)
+        || !readString(json, "defaultSubprotocol", &defaultSubprotocol, error))
         return false;
+    if (json.contains("defaultSubprotocol")
+        && !QStringList{"jsonrpc", "dm-rpc"}.contains(defaultSubprotocol)) {
+        *error = typeError("defaultSubprotocol", "\"jsonrpc\" or \"dm-rpc\"");
+        return false;
+    }
+    if (json.contains("resonanceCompat")) {
+        if (!json.value("resonanceCompat").isBool()) {
+            *error = typeError("resonanceCompat", "true or false");
+            return false;
+        }
+        resonanceCompat = json.value("resonanceCompat").toBool();
+    }
 
     if (json.contains("validators")) {
         const QJsonValue v = json.value("validators");
@@ -297,6 +311,10 @@ QJsonObject ServerConfig::toJson() const
         json.insert("validatorSettings", validatorSettings);
     if (!stateFile.isEmpty())
         json.insert("stateFile", stateFile);
+    if (!defaultSubprotocol.isEmpty())
+        json.insert("defaultSubprotocol", defaultSubprotocol);
+    if (resonanceCompat)
+        json.insert("resonanceCompat", true);
     if (tlsEnabled())
         json.insert("tls", QJsonObject{{"certificate", tlsCertificateFile}, {"key", tlsKeyFile}});
     return json; // tokens are secrets: never echoed

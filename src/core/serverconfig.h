@@ -38,6 +38,11 @@ struct ServerConfig
     QString tlsCertificateFile;      // both set: the listeners speak TLS (https/wss)
     QString tlsKeyFile;
     int workerThreads = 0;           // 0: one per core
+    // A handshake that offers no subprotocol gets this one (empty: refused,
+    // 400); the 101 then names none (PRODUCT.md section 3).
+    QString defaultSubprotocol;
+    // jsonrpc answers requests without "id" with "id": null, as Resonance does.
+    bool resonanceCompat = false;
     ServerLimits limits;
 
     bool tlsEnabled() const { return !tlsCertificateFile.isEmpty() || !tlsKeyFile.isEmpty(); }

@@ -1,7 +1,7 @@
 #include "serverhost.h"
 
-#include "connectionregistry.h"
-#include "subprotocolregistry.h"
+#include "admin/connectionregistry.h"
+#include "ws/subprotocolregistry.h"
 
 #include <QThread>
 

@@ -1,16 +1,16 @@
 #include "switchboard.h"
 
-#include "adminapi.h"
-#include "connectionregistry.h"
-#include "httpside.h"
+#include "admin/adminapi.h"
+#include "admin/connectionregistry.h"
+#include "front/httpside.h"
 #include "logging.h"
 #include "rpc/methodcatalog.h"
 #include "rpc/methodregistry.h"
 #include "rpc/bundledsubprotocols.h"
 #include "rpc/catalogrpcengine.h"
 #include "serverhost.h"
-#include "subprotocolregistry.h"
-#include "trafficlog.h"
+#include "ws/subprotocolregistry.h"
+#include "admin/trafficlog.h"
 
 std::unique_ptr<Switchboard> Switchboard::create(const ServerConfig &config, QString *error)
 {
@@ -21,13 +21,16 @@ std::unique_ptr<Switchboard> Switchboard::create(const ServerConfig &config, QSt
     sb->m_engine = CatalogRpcEngine::create(config, sb->m_host->connections(), error);
     if (!sb->m_engine)
         return nullptr;
-    registerBundledSubprotocols(*sb->m_subprotocols, sb->m_engine.get(), sb->m_traffic.get());
+    JsonRpcOptions jsonRpc;
+    jsonRpc.resonanceCompat = config.resonanceCompat;
+    registerBundledSubprotocols(*sb->m_subprotocols, sb->m_engine.get(), sb->m_traffic.get(), jsonRpc);
 
     AdminApi::Sources sources;
     sources.connections = sb->m_host->connections();
     sources.traffic = sb->m_traffic.get();
     sources.methods = sb->m_engine->methods();
     sources.engine = sb->m_engine.get();
+    sources.topics = sb->m_engine->topics();
     CatalogRpcEngine *engine = sb->m_engine.get();
     sources.reloadValidators = [engine, config](QString *error) {
         return engine->reloadValidators(config, error);

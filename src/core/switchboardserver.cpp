@@ -1,11 +1,11 @@
 #include "switchboardserver.h"
 
-#include "connectionregistry.h"
-#include "frontlistener.h"
-#include "httpside.h"
+#include "admin/connectionregistry.h"
+#include "front/frontlistener.h"
+#include "front/httpside.h"
 #include "logging.h"
-#include "upgradedispatcher.h"
-#include "workerpool.h"
+#include "front/upgradedispatcher.h"
+#include "ws/workerpool.h"
 
 #include <QFile>
 #include <QSslCertificate>

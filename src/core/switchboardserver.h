@@ -1,6 +1,6 @@
 #pragma once
 
-#include "frontconnection.h"
+#include "front/frontconnection.h"
 #include "serverconfig.h"
 
 #include <QObject>

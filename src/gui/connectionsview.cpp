@@ -5,7 +5,7 @@
 #include "ui_connectionsview.h"
 
 #include "columnchooser.h"
-#include "connectionregistry.h"
+#include "admin/connectionregistry.h"
 #include "connectiontablemodel.h"
 #include "dashboardsettings.h"
 #include "paletteiconengine.h"

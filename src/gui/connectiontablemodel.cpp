@@ -154,7 +154,7 @@ QVariant ConnectionTableModel::data(const QModelIndex &index, int role) const
         case Peer: return c.tls ? tr("%1 (TLS)").arg(c.peer()) : c.peer();
         case Path: return c.path;
         case Origin: return c.origin;
-        case Subprotocol: return c.subprotocol;
+        case Subprotocol: return c.subprotocolLabel();
         case ConnectedSince: return DisplayFormat::clockTime(c.connectedAt);
         case MessagesIn: return DisplayFormat::count(c.messagesIn);
         case MessagesOut: return DisplayFormat::count(c.messagesOut);
@@ -228,7 +228,8 @@ QVariant ConnectionTableModel::headerData(int section, Qt::Orientation orientati
         case Peer: return tr("Client address and port");
         case Path: return tr("Request path of the WebSocket handshake");
         case Origin: return tr("Origin header of the handshake (browsers send it)");
-        case Subprotocol: return tr("The subprotocol negotiated in the handshake");
+        case Subprotocol: return tr("The subprotocol negotiated in the handshake; \"(default)\": the client offered none "
+                  "and got the configured default");
         case ConnectedSince: return tr("When the handshake completed");
         case MessagesIn: return tr("Messages received from the client");
         case MessagesOut: return tr("Messages sent to the client");

@@ -17,7 +17,7 @@
 #include "serverbar.h"
 #include "serverhost.h"
 #include "rpc/catalogrpcengine.h"
-#include "subprotocolregistry.h"
+#include "ws/subprotocolregistry.h"
 #include "switchboard.h"
 #include "trafficmodel.h"
 #include "trafficview.h"

@@ -1,6 +1,6 @@
 #pragma once
 
-#include "connectionregistry.h"
+#include "admin/connectionregistry.h"
 
 #include <QAbstractTableModel>
 #include <QList>

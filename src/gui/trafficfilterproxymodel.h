@@ -1,6 +1,6 @@
 #pragma once
 
-#include "trafficlog.h"
+#include "admin/trafficlog.h"
 
 #include <QSortFilterProxyModel>
 

@@ -303,6 +303,16 @@ QString TrafficModel::payloadPreview(const QByteArray &payload, int maxChars)
     return text;
 }
 
+QString TrafficModel::directionText(TrafficEvent::Direction direction)
+{
+    switch (direction) {
+    case TrafficEvent::Direction::In: return tr("in");
+    case TrafficEvent::Direction::Out: return tr("out");
+    case TrafficEvent::Direction::Server: return tr("server");
+    }
+    return QString();
+}
+
 QString TrafficModel::latencyText(qint64 latencyUs)
 {
     if (latencyUs < 0)
@@ -332,7 +342,7 @@ QVariant TrafficModel::data(const QModelIndex &index, int role) const
         case Time:
             return QDateTime::fromMSecsSinceEpoch(e.timeMs).toString(QStringLiteral("HH:mm:ss.zzz"));
         case Connection: return QString::number(e.connectionId);
-        case Direction: return e.direction == TrafficEvent::Direction::In ? tr("in") : tr("out");
+        case Direction: return directionText(e.direction);
         case Kind: return QString(TrafficEvent::kindName(e.kind));
         case Subprotocol: return e.subprotocol;
         case Method: return e.method;
@@ -367,6 +377,8 @@ QVariant TrafficModel::data(const QModelIndex &index, int role) const
             return QColor(0xc6, 0x28, 0x28);
         if (column == Kind && e.kind == TrafficEvent::Kind::Error)
             return QColor(0xc6, 0x28, 0x28);
+        if (column == Direction && e.direction == TrafficEvent::Direction::Server)
+            return QColor(0x15, 0x65, 0xc0); // a backend's action, told apart from client traffic
         break;
     case Qt::TextAlignmentRole:
         return QVariant::fromValue<Qt::Alignment>((isNumeric(column) ? Qt::AlignRight : Qt::AlignLeft)
@@ -403,7 +415,8 @@ QVariant TrafficModel::headerData(int section, Qt::Orientation orientation, int 
         switch (section) {
         case Time: return tr("When the server received or sent it");
         case Connection: return tr("Connection id (as in the Connections view)");
-        case Direction: return tr("in: from the client; out: from the server");
+        case Direction: return tr("in: from the client; out: from the server; server: an action of the server API "
+                                  "(a backend's publish, notify or close)");
         case Kind: return tr("request, notification, response, error, push, batch, close or message");
         case Subprotocol: return tr("The connection's subprotocol");
         case Method: return tr("The method called (on replies: the request's method)");

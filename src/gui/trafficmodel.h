@@ -1,6 +1,6 @@
 #pragma once
 
-#include "trafficlog.h"
+#include "admin/trafficlog.h"
 
 #include <QAbstractTableModel>
 #include <QHash>
@@ -99,6 +99,8 @@ public:
     QVariant headerData(int section, Qt::Orientation orientation, int role = Qt::DisplayRole) const override;
 
     static QString payloadPreview(const QByteArray &payload, int maxChars = 160);
+    // "in", "out" or "server" (translated), as the Direction column shows it.
+    static QString directionText(TrafficEvent::Direction direction);
     static QString latencyText(qint64 latencyUs);
     static QString verdictText(const TrafficEvent &event);
 

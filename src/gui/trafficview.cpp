@@ -56,7 +56,7 @@ TrafficView::TrafficView(TrafficModel *model, QWidget *parent)
     QHeaderView *header = table->horizontalHeader();
     header->resizeSection(TrafficModel::Time, width(QStringLiteral("00:00:00.000")));
     header->resizeSection(TrafficModel::Connection, width(QStringLiteral("Conn.0")));
-    header->resizeSection(TrafficModel::Direction, width(QStringLiteral("Dir.0")));
+    header->resizeSection(TrafficModel::Direction, width(QStringLiteral("server")));
     header->resizeSection(TrafficModel::Kind, width(QStringLiteral("notification")));
     header->resizeSection(TrafficModel::Subprotocol, width(QStringLiteral("Subprotocol")));
     header->resizeSection(TrafficModel::Method, width(QStringLiteral("unsubscribe")));
@@ -74,6 +74,7 @@ TrafficView::TrafficView(TrafficModel *model, QWidget *parent)
     m_ui->directionCombo->addItem(tr("In and out"), -1);
     m_ui->directionCombo->addItem(tr("In only"), int(TrafficEvent::Direction::In));
     m_ui->directionCombo->addItem(tr("Out only"), int(TrafficEvent::Direction::Out));
+    m_ui->directionCombo->addItem(tr("Server API only"), int(TrafficEvent::Direction::Server));
     m_ui->verdictCombo->addItem(tr("Any verdict"), QString());
     m_ui->verdictCombo->addItem(tr("Accepted"), QStringLiteral("accepted"));
     m_ui->verdictCombo->addItem(tr("Not accepted"), TrafficFilterProxyModel::AnyRefusal);
@@ -272,8 +273,10 @@ void TrafficView::showDetail(int sourceRow)
     QStringList parts;
     parts << tr("#%1").arg(e.id)
           << DisplayFormat::preciseTime(QDateTime::fromMSecsSinceEpoch(e.timeMs))
-          << tr("connection %1 (%2)").arg(e.connectionId).arg(e.subprotocol)
-          << tr("%1 %2").arg(TrafficEvent::directionName(e.direction), TrafficEvent::kindName(e.kind));
+          << (e.connectionId == 0 && e.direction == TrafficEvent::Direction::Server
+                  ? tr("every subscriber of the topic")
+                  : tr("connection %1 (%2)").arg(e.connectionId).arg(e.subprotocol))
+          << tr("%1 %2").arg(TrafficModel::directionText(e.direction), TrafficEvent::kindName(e.kind));
     if (!e.method.isEmpty())
         parts << e.method;
     if (!e.requestId.isEmpty())

@@ -9,7 +9,7 @@
 
 #include "rpc/methodregistry.h"
 #include "rpc/catalogrpcengine.h"
-#include "trafficlog.h"
+#include "admin/trafficlog.h"
 
 #include <QDateTime>
 #include <QDir>

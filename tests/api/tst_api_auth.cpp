@@ -81,6 +81,19 @@ private slots:
         QTest::newRow("GET deep unknown api") << QByteArray("GET") << QByteArray("/api/x/y/z") << QByteArray() << 404;
         QTest::newRow("GET api slash") << QByteArray("GET") << QByteArray("/api/") << QByteArray() << 404;
         QTest::newRow("POST connections") << QByteArray("POST") << QByteArray("/api/connections") << QByteArray("{}") << 404;
+        // The server API (PRODUCT.md section 7).
+        QTest::newRow("POST publish") << QByteArray("POST") << QByteArray("/api/publish")
+                                      << QByteArray(R"({"topic":"t","data":1})") << 200;
+        QTest::newRow("POST publish bad body") << QByteArray("POST") << QByteArray("/api/publish")
+                                               << QByteArray(R"({"topic":""})") << 400;
+        QTest::newRow("GET publish") << QByteArray("GET") << QByteArray("/api/publish") << QByteArray() << 404;
+        QTest::newRow("GET topics") << QByteArray("GET") << QByteArray("/api/topics") << QByteArray() << 200;
+        QTest::newRow("POST notify unknown") << QByteArray("POST") << QByteArray("/api/connections/999/notify")
+                                             << QByteArray(R"({"method":"m"})") << 404;
+        QTest::newRow("POST notify not an id") << QByteArray("POST") << QByteArray("/api/connections/x/notify")
+                                               << QByteArray(R"({"method":"m"})") << 404;
+        QTest::newRow("POST close unknown") << QByteArray("POST") << QByteArray("/api/connections/999/close")
+                                            << QByteArray() << 404;
     }
     void adminApi()
     {
@@ -117,6 +130,38 @@ private slots:
         QVERIFY2(ok.json().isObject() || ok.json().isArray(), ok.body.constData());
         // The scheme is case-insensitive (RFC 9110 section 11.1).
         QCOMPARE(httpExchange(m_port, method, target, {{"authorization", "bearer T"}}, body).status, authorizedStatus);
+    }
+
+    // The server API on a live connection: without the admin token nothing
+    // reaches the client; with it, the notification and the close do.
+    void serverApiOnALiveConnection()
+    {
+        RpcClient client;
+        QVERIFY(client.open(wsUrlOf(*m_server, "/?token=C"), "jsonrpc"));
+        const QList<ConnectionInfo> live = m_server->host()->connections()->snapshot();
+        QCOMPARE(live.size(), 1);
+        const QByteArray base = "/api/connections/" + QByteArray::number(live.first().id);
+        const QByteArray notify = R"({"method":"hi"})";
+        for (const HttpHeaders &headers : {HttpHeaders{}, HttpHeaders{{"Authorization", "Bearer wrong"}},
+                                           HttpHeaders{{"Authorization", "Bearer C"}}}) {
+            verify401(httpExchange(m_port, "POST", base + "/notify", headers, notify));
+            verify401(httpExchange(m_port, "POST", base + "/close", headers, "{}"));
+            verify401(httpExchange(m_port, "POST", "/api/publish", headers, R"({"topic":"t"})"));
+            verify401(httpExchange(m_port, "GET", "/api/topics", headers));
+        }
+        QVERIFY(client.takeWhere([](const QJsonValue &) { return true; }, 300).isNull());
+        QVERIFY(client.isConnected());
+
+        const HttpHeaders admin{{"Authorization", "Bearer T"}};
+        QCOMPARE(httpExchange(m_port, "POST", base + "/notify", admin, notify).object(),
+                 (QJsonObject{{"sent", true}}));
+        QCOMPARE(parseJsonText(client.takeWhere([](const QJsonValue &) { return true; })),
+                 QJsonValue(QJsonObject{{"jsonrpc", "2.0"}, {"method", "hi"}}));
+        QCOMPARE(httpExchange(m_port, "POST", base + "/close", admin, R"({"code":4003})").object(),
+                 (QJsonObject{{"closing", true}}));
+        QVERIFY(client.waitForDisconnected());
+        QCOMPARE(client.closeCode(), 4003);
+        QTRY_COMPARE(m_server->host()->connections()->count(), 0);
     }
 
     void openRoutes_data()

@@ -3,10 +3,10 @@
 // Shared by the test executables: a test-only subprotocol and a way to run
 // the real server core on its own thread and wait for it.
 
-#include "connectionregistry.h"
+#include "admin/connectionregistry.h"
 #include "serverhost.h"
-#include "subprotocol.h"
-#include "subprotocolregistry.h"
+#include "ws/subprotocol.h"
+#include "ws/subprotocolregistry.h"
 #include "switchboard.h"
 
 #include <QAbstractSocket>

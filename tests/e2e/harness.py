@@ -71,7 +71,9 @@ class Server:
             line = self.proc.stdout.readline()
             if not line:
                 err = self.proc.stderr.read()
-                raise RuntimeError(f"switchboard exited early ({self.proc.wait()}): {err}")
+                code = self.proc.wait()
+                self.kill()  # closes the pipes, removes the temporary config and catalog files
+                raise RuntimeError(f"switchboard exited early ({code}): {err}")
             match = LISTENING.match(line.strip())
             if match:
                 self.listeners.append((match.group(1), match.group(2), int(match.group(3))))

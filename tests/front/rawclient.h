@@ -20,7 +20,7 @@
 #include <QTest>
 #include <QtEndian>
 
-#include "connectionregistry.h"
+#include "admin/connectionregistry.h"
 
 #include <memory>
 

@@ -202,6 +202,31 @@ private slots:
                                                   << "config key \"validators\" must be an array of validator names";
         QTest::newRow("validatorSettings array") << QByteArray("{\"validatorSettings\": []}")
                                                  << "config key \"validatorSettings\" must be an object keyed by validator name";
+        QTest::newRow("defaultSubprotocol unknown") << QByteArray("{\"defaultSubprotocol\": \"soap\"}")
+                                                    << "config key \"defaultSubprotocol\" must be \"jsonrpc\" or \"dm-rpc\"";
+        QTest::newRow("defaultSubprotocol empty") << QByteArray("{\"defaultSubprotocol\": \"\"}")
+                                                  << "config key \"defaultSubprotocol\" must be \"jsonrpc\" or \"dm-rpc\"";
+        QTest::newRow("defaultSubprotocol number") << QByteArray("{\"defaultSubprotocol\": 1}")
+                                                   << "config key \"defaultSubprotocol\" must be a string";
+        QTest::newRow("resonanceCompat string") << QByteArray("{\"resonanceCompat\": \"yes\"}")
+                                                << "config key \"resonanceCompat\" must be true or false";
+    }
+
+    // PRODUCT.md section 3: the two keys for clients as they are.
+    void clientCompatibilityKeys()
+    {
+        ServerConfig c;
+        QVERIFY(c.defaultSubprotocol.isEmpty());
+        QVERIFY(!c.resonanceCompat);
+        QString error;
+        QVERIFY(c.applyJson(QJsonDocument::fromJson(R"({"defaultSubprotocol":"dm-rpc","resonanceCompat":true})").object(),
+                            &error));
+        QCOMPARE(c.defaultSubprotocol, QStringLiteral("dm-rpc"));
+        QVERIFY(c.resonanceCompat);
+        ServerConfig back;
+        QVERIFY(back.applyJson(c.toJson(), &error));
+        QCOMPARE(back.defaultSubprotocol, QStringLiteral("dm-rpc"));
+        QVERIFY(back.resonanceCompat);
     }
     void wrongType()
     {

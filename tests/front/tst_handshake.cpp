@@ -181,6 +181,40 @@ private slots:
             QCOMPARE(last.offeredSubprotocols.join(", ").toLatin1(), offer);
         }
     }
+    // PRODUCT.md section 3, "No subprotocol offered": with "defaultSubprotocol"
+    // the handshake is accepted, the 101 names no subprotocol (RFC 6455
+    // 4.2.2), and the connection speaks and records the default.
+    void defaultSubprotocolWhenNoneOffered()
+    {
+        ServerConfig config = baseConfig();
+        config.defaultSubprotocol = QStringLiteral("echo.test");
+        QVERIFY(startServer(config, {"echo.test", "second.test"}));
+        RawClient client;
+        QVERIFY(client.connectTo(m_server->port()));
+        client.send(UpgradeRequest().set("Sec-WebSocket-Protocol", QByteArray()).toBytes());
+        RawResponse r;
+        QVERIFY(client.readResponse(&r));
+        QCOMPARE(r.status, 101);
+        QVERIFY(r.header("sec-websocket-protocol").isNull());
+        client.send(Ws::encode(0x1, "hello"));
+        WsFrame frame;
+        QVERIFY(client.readFrame(&frame));
+        QCOMPARE(frame.payload, QByteArray("hello"));
+        QTRY_COMPARE(registry()->count(), 1);
+        const ConnectionInfo info = registry()->snapshot().first();
+        QCOMPARE(info.subprotocol, QStringLiteral("echo.test"));
+        QVERIFY(info.subprotocolDefaulted);
+        QCOMPARE(info.subprotocolLabel(), QStringLiteral("echo.test (default)"));
+        QCOMPARE(info.toJson().value("subprotocolDefaulted").toBool(), true);
+
+        // An offer still wins over the default and is named in the 101.
+        QWebSocket ws;
+        QVERIFY(openWebSocket(ws, m_server->wsUrl(), {"second.test"}));
+        QCOMPARE(ws.subprotocol(), QStringLiteral("second.test"));
+        // Offering only unsupported ones is still refused.
+        expectRefusal(UpgradeRequest().set("Sec-WebSocket-Protocol", "soap").toBytes(), 400);
+    }
+
     // Switching a subprotocol back on takes effect on the next handshake.
     void reenabledSubprotocolIsAcceptedAgain()
     {

@@ -1,9 +1,9 @@
 // evaluateHandshake(): the pure decision of PRODUCT.md section 2, without
 // sockets: every row, its status and headers, and the order of the checks.
 
-#include "handshakepolicy.h"
-#include "requesthead.h"
-#include "subprotocolregistry.h"
+#include "front/handshakepolicy.h"
+#include "front/requesthead.h"
+#include "ws/subprotocolregistry.h"
 
 #include "testsupport.h"
 
@@ -86,6 +86,37 @@ private slots:
         QVERIFY(v.accepted);
         QCOMPARE(v.subprotocol, QStringLiteral("echo.test"));
         QCOMPARE(v.status, 0);
+    }
+
+    // PRODUCT.md section 3, "No subprotocol offered": with a default
+    // configured, a handshake offering none is accepted with it (the 101
+    // names none); offering only unsupported ones is still refused.
+    void defaultSubprotocol()
+    {
+        HandshakeVerdict v = evaluate(Head().set("Sec-WebSocket-Protocol", QByteArray()));
+        QVERIFY(!v.accepted);
+        QCOMPARE(v.status, 400);
+
+        m_context.defaultSubprotocol = QStringLiteral("echo.test");
+        v = evaluate(Head().set("Sec-WebSocket-Protocol", QByteArray()));
+        QVERIFY(v.accepted);
+        QCOMPARE(v.subprotocol, QStringLiteral("echo.test"));
+        QVERIFY(v.subprotocolDefaulted);
+
+        v = evaluate(Head());
+        QVERIFY(v.accepted);
+        QVERIFY(!v.subprotocolDefaulted);
+
+        v = evaluate(Head().set("Sec-WebSocket-Protocol", "soap, wamp"));
+        QVERIFY(!v.accepted);
+        QCOMPARE(v.status, 400);
+        QCOMPARE(v.cause, QStringLiteral("subprotocol"));
+
+        // A default that is switched off (or not registered) is no default.
+        m_context.defaultSubprotocol = QStringLiteral("dm-rpc");
+        v = evaluate(Head().set("Sec-WebSocket-Protocol", QByteArray()));
+        QVERIFY(!v.accepted);
+        QCOMPARE(v.status, 400);
     }
 
     // Row 1: Sec-WebSocket-Version is not 13 → 426 with Sec-WebSocket-Version: 13.

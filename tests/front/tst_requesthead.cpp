@@ -1,7 +1,7 @@
 // RequestHead: the strict HTTP/1.x request-head scanner and parser that the
 // front listener runs on every request before HTTP or WebSocket sees it.
 
-#include "requesthead.h"
+#include "front/requesthead.h"
 
 #include <QTest>
 

@@ -5,7 +5,7 @@
 // rest; no descriptor stays behind. Also: accept() failing for want of
 // descriptors (EMFILE) only pauses accepting.
 
-#include "descriptorlimit.h"
+#include "front/descriptorlimit.h"
 #include "rawclient.h"
 #include "testsupport.h"
 

@@ -7,7 +7,7 @@
 
 #include "rawclient.h"
 #include "testsupport.h"
-#include "textframewriter.h"
+#include "ws/textframewriter.h"
 
 #include <QSslSocket>
 #include <QTcpServer>

@@ -13,6 +13,7 @@
 
 #include <QAbstractItemModelTester>
 #include <QJsonArray>
+#include <QTcpSocket>
 
 #include <thread>
 
@@ -204,6 +205,77 @@ private slots:
         QCOMPARE(model.rowCount(), 0);
         client.call("time");
         QTRY_COMPARE(model.rowCount(), 2);
+    }
+
+    // A backend's actions through the server API (PRODUCT.md section 7) come
+    // in as direction "server": shown as such, and filtered apart.
+    void serverApiActionsShowAsServer()
+    {
+        TrafficModel model(server->traffic(), monitor.get());
+        QAbstractItemModelTester tester(&model, QAbstractItemModelTester::FailureReportingMode::Fatal);
+        TrafficFilterProxyModel proxy;
+        proxy.setSourceModel(&model);
+        QAbstractItemModelTester proxyTester(&proxy, QAbstractItemModelTester::FailureReportingMode::Fatal);
+        monitor->start();
+
+        RpcClient client;
+        QVERIFY(client.open(switchboardUrl(*server)));
+        QVERIFY(client.call("subscribe", QJsonObject{{"topic", "gui"}}).contains("result"));
+        QTRY_COMPARE(model.rowCount(), 2);
+        const quint64 id = server->host()->connections()->snapshot().value(0).id;
+        QVERIFY(id);
+
+        // Real HTTP requests to the running server.
+        const auto post = [this](const QByteArray &target, const QByteArray &body) {
+            QTcpSocket socket;
+            socket.connectToHost(QStringLiteral("127.0.0.1"), quint16(server->host()->listeners().value(0).port()));
+            if (!socket.waitForConnected(5000))
+                return QByteArray();
+            socket.write("POST " + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: "
+                         + QByteArray::number(body.size()) + "\r\n\r\n" + body);
+            QByteArray answer;
+            (void)QTest::qWaitFor([&] {
+                socket.waitForReadyRead(50);
+                answer += socket.readAll();
+                return answer.endsWith("}");
+            }, 5000);
+            return answer;
+        };
+        QVERIFY(post("/api/connections/" + QByteArray::number(id) + "/notify", R"({"method":"backend.hi"})")
+                    .startsWith("HTTP/1.1 200 "));
+        QVERIFY(post("/api/publish", R"({"topic":"gui","data":1})").startsWith("HTTP/1.1 200 "));
+        // Two server events, and the two pushes the connection sent.
+        QTRY_COMPARE(model.rowCount(), 6);
+
+        int serverRows = 0;
+        for (int row = 0; row < model.rowCount(); ++row) {
+            const TrafficEvent &e = model.eventAt(row);
+            const QString shown = model.index(row, TrafficModel::Direction).data().toString();
+            if (e.direction == TrafficEvent::Direction::Server) {
+                ++serverRows;
+                QCOMPARE(shown, QStringLiteral("server"));
+                QVERIFY(model.index(row, TrafficModel::Direction).data(Qt::ForegroundRole).isValid());
+                QCOMPARE(model.index(row, TrafficModel::Kind).data().toString(), QStringLiteral("push"));
+                QCOMPARE(model.linkedEventId(row), quint64(0)); // not a request or a reply
+            } else {
+                QCOMPARE(shown, e.direction == TrafficEvent::Direction::In ? QStringLiteral("in") : QStringLiteral("out"));
+            }
+        }
+        QCOMPARE(serverRows, 2);
+
+        proxy.setDirectionFilter(TrafficEvent::Direction::Server);
+        QCOMPARE(proxy.rowCount(), 2);
+        QCOMPARE(proxy.index(0, TrafficModel::Method).data().toString(), QStringLiteral("backend.hi"));
+        QCOMPARE(proxy.index(1, TrafficModel::Method).data().toString(), QStringLiteral("event"));
+        proxy.setDirectionFilter(TrafficEvent::Direction::Out);
+        QCOMPARE(proxy.rowCount(), 3); // the subscribe reply and the two pushes
+        proxy.setDirectionFilter(TrafficEvent::Direction::In);
+        QCOMPARE(proxy.rowCount(), 1);
+        proxy.setDirectionFilter(std::nullopt);
+        proxy.setSearchText("server API publish");
+        QCOMPARE(proxy.rowCount(), 1);
+        proxy.setSearchText(QString());
+        QCOMPARE(proxy.rowCount(), 6);
     }
 
     void methodsModelFollowsSwitchesAndCounters()

@@ -151,7 +151,7 @@ void TestMethodsChain::firstRefusalWinsWithItsName()
 {
     auto a = std::make_shared<PrefixPolicy>("a", "x.", -32010);
     auto b = std::make_shared<PrefixPolicy>("b", "x.", -32020);
-    const CallContext context{7, "jsonrpc", nullptr};
+    const CallContext context{7, "jsonrpc"};
 
     const auto ab = ValidatorChain(QList<std::shared_ptr<MethodValidator>>{a, b}).check(context, "x.y", {});
     QVERIFY(!ab.accepted);
@@ -343,8 +343,8 @@ void TestMethodsChain::builtPluginRefusesOverRate()
     QString error;
     QVERIFY2(rateLimit->configure(QJsonObject{{"callsPerSecond", 0.5}, {"burst", 2}}, &error), qPrintable(error));
     const ValidatorChain chain(QList<std::shared_ptr<MethodValidator>>{rateLimit, catalogValidator()});
-    const CallContext one{101, "jsonrpc", nullptr};
-    const CallContext two{102, "jsonrpc", nullptr};
+    const CallContext one{101, "jsonrpc"};
+    const CallContext two{102, "jsonrpc"};
 
     QVERIFY(chain.check(one, "echo", {}).accepted);
     QVERIFY(chain.check(one, "echo", {}).accepted);
@@ -372,7 +372,7 @@ void TestMethodsChain::builtPluginSettings()
                                              {"code", -32099}},
                                  &error));
     const ValidatorChain chain(QList<std::shared_ptr<MethodValidator>>{rateLimit});
-    const CallContext c{200, "dm-rpc", nullptr};
+    const CallContext c{200, "dm-rpc"};
     QVERIFY(chain.check(c, "sum", {}).accepted);
     QCOMPARE(chain.check(c, "sum", {}).error.code, -32099);
     for (int i = 0; i < 10; ++i)

@@ -85,7 +85,7 @@ void TestMethodsEngine::builtinHandlers()
     auto e = engine(config("handlers"));
     QVERIFY(e);
     QCOMPARE(e->validatorNames(), QStringList({"catalog"}));
-    const CallContext c{1, "jsonrpc", nullptr};
+    const CallContext c{1, "jsonrpc"};
 
     const QJsonObject object{{"a", QJsonArray{1, "x", QJsonValue::Null}}};
     QCOMPARE(e->call(c, "echo", object).result, QJsonValue(object));
@@ -126,7 +126,7 @@ void TestMethodsEngine::verdicts()
 {
     auto e = engine(config("verdicts"));
     QVERIFY(e);
-    const CallContext c{1, "jsonrpc", nullptr};
+    const CallContext c{1, "jsonrpc"};
 
     CallOutcome o = e->call(c, "nope", {});
     QCOMPARE(o.verdict, CallOutcome::Verdict::UnknownMethod);
@@ -209,7 +209,7 @@ void TestMethodsEngine::pluginsAtStart()
     auto e = engine(cfg);
     QVERIFY(e);
     QCOMPARE(e->validatorNames(), QStringList({"catalog", "ratelimit"}));
-    const CallContext c{300, "jsonrpc", nullptr};
+    const CallContext c{300, "jsonrpc"};
     QVERIFY(e->call(c, "echo", {}).ok());
     CallOutcome o = e->call(c, "echo", {});
     QCOMPARE(o.verdict, CallOutcome::Verdict::RefusedByPolicy);
@@ -218,8 +218,8 @@ void TestMethodsEngine::pluginsAtStart()
     QVERIFY(o.error.data.toObject().value("retryAfterMs").toDouble() > 0);
     QCOMPARE(e->methods()->status("echo")->counters.refusals, quint64(1));
     // Unknown methods are refused by the catalog first, without using a token.
-    QCOMPARE(e->call({301, "jsonrpc", nullptr}, "nope", {}).error.refusedBy, QString("catalog"));
-    QVERIFY(e->call({301, "jsonrpc", nullptr}, "echo", {}).ok());
+    QCOMPARE(e->call({301, "jsonrpc"}, "nope", {}).error.refusedBy, QString("catalog"));
+    QVERIFY(e->call({301, "jsonrpc"}, "echo", {}).ok());
 
     const QJsonArray validators = e->validatorsJson();
     QCOMPARE(validators.size(), 2);
@@ -236,7 +236,7 @@ void TestMethodsEngine::pluginsAtStart()
     e = engine(cfg);
     QVERIFY(e);
     QCOMPARE(e->validatorNames(), QStringList({"ratelimit", "catalog"}));
-    const CallContext d{302, "jsonrpc", nullptr};
+    const CallContext d{302, "jsonrpc"};
     QCOMPARE(e->call(d, "nope", {}).error.refusedBy, QString("catalog"));
     QCOMPARE(e->call(d, "nope", {}).error.refusedBy, QString("ratelimit")); // the token went first
 }
@@ -282,7 +282,7 @@ void TestMethodsEngine::reloadKeepsPreviousChainOnFailure()
     QString error;
     QVERIFY2(e->reloadValidators(cfg, &error), qPrintable(error));
     QCOMPARE(e->validatorNames(), QStringList({"catalog", "ratelimit"}));
-    const CallContext c{400, "jsonrpc", nullptr};
+    const CallContext c{400, "jsonrpc"};
     QVERIFY(e->call(c, "echo", {}).ok());
 
     // Bad settings: refused, the old chain and its settings stay.
@@ -329,9 +329,9 @@ void TestMethodsEngine::publishFansOutToSubscribers()
         QVERIFY(openWebSocket(*s, server.wsUrl(), {"echo.test"}));
     QTRY_COMPARE(connections->count(), 3);
     const QList<ConnectionInfo> live = connections->snapshot(); // ascending ids = opening order
-    const CallContext ctxA{live.at(0).id, "echo.test", nullptr};
-    const CallContext ctxB{live.at(1).id, "echo.test", nullptr};
-    const CallContext ctxC{live.at(2).id, "echo.test", nullptr};
+    const CallContext ctxA{live.at(0).id, "echo.test"};
+    const CallContext ctxB{live.at(1).id, "echo.test"};
+    const CallContext ctxC{live.at(2).id, "echo.test"};
 
     QVERIFY(e->call(ctxA, "subscribe", QJsonObject{{"topic", "news"}}).ok());
     QVERIFY(e->call(ctxB, "subscribe", QJsonObject{{"topic", "news"}}).ok());
@@ -430,7 +430,7 @@ void TestMethodsEngine::togglesRaceWithCalls()
     std::vector<std::thread> workers;
     for (int t = 0; t < 4; ++t) {
         workers.emplace_back([&, t] {
-            const CallContext c{quint64(500 + t), "jsonrpc", nullptr};
+            const CallContext c{quint64(500 + t), "jsonrpc"};
             while (!stop.load()) {
                 const CallOutcome s = e->call(c, "sum", QJsonArray{1, 2});
                 const CallOutcome p = e->call(c, "subscribe", QJsonObject{{"topic", "race"}});

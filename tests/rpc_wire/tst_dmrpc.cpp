@@ -3,7 +3,7 @@
 // (code and reason), the 123-byte reason limit, and the traffic log events.
 
 #include "rpc/dmrpcsubprotocol.h"
-#include "trafficlog.h"
+#include "admin/trafficlog.h"
 #include "wiretestsupport.h"
 
 #include <QJsonParseError>
@@ -53,6 +53,21 @@ private slots:
         DmRpcSubprotocol p(&engine, nullptr);
         QCOMPARE(p.name(), QStringLiteral("dm-rpc"));
         QVERIFY(!p.description().isEmpty());
+    }
+
+    // A handler that answers later: the reply is sent then; a failure
+    // closes with 1011 as any handler failure does.
+    void callsThatAnswerLater()
+    {
+        Fixture f;
+        QCOMPARE(f.send(R"(["later",{"ms":30,"value":"slow"},1])"), QList<QByteArray>());
+        QCOMPARE(f.send(R"(["echo","now",2])"), QList<QByteArray>{R"(["echo","now",2])"});
+        QTRY_COMPARE(f.link.sent.size(), 2);
+        QCOMPARE(f.link.sent.last(), QByteArray(R"(["later","slow",1])"));
+        f.send(R"(["later_error",{},3])");
+        QTRY_VERIFY(!f.link.closes.isEmpty());
+        QCOMPARE(f.link.closes.first().code, 1011);
+        QVERIFY2(f.link.closes.first().reason.contains("no such order"), qPrintable(f.link.closes.first().reason));
     }
 
     void replies_data()

@@ -2,7 +2,7 @@
 // dropped count, payload caps and budget, JSON form, concurrent appends, and
 // staged events that every reader sees.
 
-#include "trafficlog.h"
+#include "admin/trafficlog.h"
 
 #include <QJsonArray>
 #include <QJsonDocument>

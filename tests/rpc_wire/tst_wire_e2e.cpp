@@ -3,7 +3,7 @@
 
 #include "rpc/bundledsubprotocols.h"
 #include "testsupport.h"
-#include "trafficlog.h"
+#include "admin/trafficlog.h"
 #include "wiretestsupport.h"
 
 #include <QJsonParseError>

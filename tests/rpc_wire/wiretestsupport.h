@@ -6,7 +6,7 @@
 // session sends and how it closes.
 
 #include "rpc/rpcengine.h"
-#include "subprotocol.h"
+#include "ws/subprotocol.h"
 
 #include <QJsonArray>
 #include <QJsonDocument>
@@ -14,6 +14,7 @@
 #include <QMutex>
 #include <QSet>
 #include <QStringList>
+#include <QTimer>
 
 #include <functional>
 
@@ -96,6 +97,32 @@ public:
         }
         if (method == QLatin1String("lazy_disabled")) {
             o.verdict = CallOutcome::Verdict::DisabledMethod;
+            return o;
+        }
+        // Handlers that answer later, as upstreams do: {"ms": delay, "value": result}
+        // ("later"), or an error of the handler's own ("later_error"), or a
+        // failure ("later_fail"), delivered from the event loop.
+        if (method.startsWith(QLatin1String("later"))) {
+            auto pending = std::make_shared<PendingCall>();
+            o.pending = pending;
+            o.servedBy = QStringLiteral("upstream test");
+            const QJsonObject args = params.toObject();
+            QTimer::singleShot(args.value("ms").toInt(), [pending, method, args] {
+                CallOutcome done;
+                done.servedBy = QStringLiteral("upstream test");
+                done.upstreamNs = 1000;
+                if (method == QLatin1String("later_error")) {
+                    done.verdict = CallOutcome::Verdict::ErrorResult;
+                    done.error = {4001, QStringLiteral("no such order"), QJsonObject{{"order", 7}}, QString()};
+                } else if (method == QLatin1String("later_fail")) {
+                    done.verdict = CallOutcome::Verdict::HandlerFailed;
+                    done.error = {-32603, QStringLiteral("Internal error"),
+                                  QJsonObject{{"reason", "timeout"}, {"upstream", "test"}}, QString()};
+                } else {
+                    done.result = args.value("value");
+                }
+                pending->finish(done);
+            });
             return o;
         }
         if (method == QLatin1String("hook")) {

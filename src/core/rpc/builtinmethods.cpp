@@ -1,6 +1,6 @@
 #include "builtinmethods.h"
 
-#include "connectionregistry.h"
+#include "admin/connectionregistry.h"
 #include "methodregistry.h"
 #include "openrpcdocument.h"
 #include "topichub.h"
@@ -52,6 +52,21 @@ QJsonValue BuiltinMethods::time()
     return QDateTime::currentDateTimeUtc().toString(Qt::ISODateWithMs);
 }
 
+int BuiltinMethods::publish(TopicHub *topics, ConnectionRegistry *connections, const QString &topic,
+                            const QJsonValue &data, QByteArray *eventJson)
+{
+    const QJsonObject event{{"topic", topic}, {"data", data.isUndefined() ? QJsonValue(QJsonValue::Null) : data}};
+    const QByteArray json = QJsonDocument(event).toJson(QJsonDocument::Compact);
+    if (eventJson)
+        *eventJson = json;
+    int reached = 0;
+    if (connections) {
+        for (quint64 id : topics->subscribers(topic))
+            reached += connections->pushNotification(id, QStringLiteral("event"), json) ? 1 : 0;
+    }
+    return reached;
+}
+
 QStringList BuiltinMethods::names()
 {
     return {"echo", "sum", "time", "subscribe", "unsubscribe", "publish", "rpc.discover"};
@@ -75,16 +90,7 @@ QHash<QString, MethodHandler> BuiltinMethods::handlers(TopicHub *topics, Connect
         return QJsonValue(true);
     });
     table.insert("publish", [topics, connections](const CallContext &, const QJsonValue &params) {
-        const QString topic = topicOf(params);
-        const QJsonValue data = params.toObject().value(QLatin1String("data"));
-        const QJsonObject event{{"topic", topic}, {"data", data.isUndefined() ? QJsonValue(QJsonValue::Null) : data}};
-        const QByteArray eventJson = QJsonDocument(event).toJson(QJsonDocument::Compact);
-        int reached = 0;
-        if (connections) {
-            for (quint64 id : topics->subscribers(topic))
-                reached += connections->pushNotification(id, QStringLiteral("event"), eventJson) ? 1 : 0;
-        }
-        return QJsonValue(reached);
+        return QJsonValue(publish(topics, connections, topicOf(params), params.toObject().value(QLatin1String("data"))));
     });
     table.insert("rpc.discover", [catalog, registry](const CallContext &, const QJsonValue &) {
         return QJsonValue(OpenRpcDocument::build(*catalog, registry->enabledNames()));

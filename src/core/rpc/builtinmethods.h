@@ -32,4 +32,10 @@ public:
     static QJsonValue echo(const QJsonValue &params);
     static QJsonValue sum(const QJsonValue &params);
     static QJsonValue time();
+    // What the publish method does, shared with POST /api/publish: pushes the
+    // "event" notification {"topic","data"} (absent data: null) to every
+    // subscriber of `topic` and returns how many were reached. `eventJson`,
+    // when given, gets the params sent (compact JSON).
+    static int publish(TopicHub *topics, ConnectionRegistry *connections, const QString &topic,
+                       const QJsonValue &data, QByteArray *eventJson = nullptr);
 };

@@ -1,5 +1,7 @@
 #pragma once
 
+#include "rpc/jsonrpcsubprotocol.h"
+
 class RpcEngine;
 class SubprotocolRegistry;
 class TrafficLog;
@@ -7,4 +9,5 @@ class TrafficLog;
 // Registers the bundled wire protocols, enabled, in the order a client's
 // offer is matched against: `jsonrpc`, then `dm-rpc`. `engine` must outlive
 // the registry's sessions; `log` may be null.
-void registerBundledSubprotocols(SubprotocolRegistry &registry, RpcEngine *engine, TrafficLog *log);
+void registerBundledSubprotocols(SubprotocolRegistry &registry, RpcEngine *engine, TrafficLog *log,
+                                 const JsonRpcOptions &jsonRpcOptions = JsonRpcOptions());

@@ -2,7 +2,7 @@
 
 #include "builtinmethods.h"
 #include "catalogvalidator.h"
-#include "connectionregistry.h"
+#include "admin/connectionregistry.h"
 #include "methodcatalog.h"
 #include "methodregistry.h"
 #include "methodslogging.h"

@@ -4,7 +4,7 @@
 #include "rpc/rpcengine.h"
 #include "rpc/wirejson.h"
 #include "rpc/wiresession.h"
-#include "trafficlog.h"
+#include "admin/trafficlog.h"
 
 #include <QJsonArray>
 #include <QJsonDocument>
@@ -42,6 +42,8 @@ private:
     // session after it: closing can end the connection, and the session, at once.
     void fail(const QByteArray &utf8, const Arrival &arrival, const Call &call, CloseCode code, Verdict verdict,
               const QString &reason);
+    // Replies to (or logs) a call whose handler is done, now or later.
+    void finish(const QByteArray &utf8, const Arrival &arrival, const Call &call, const CallOutcome &outcome);
 
     bool m_closed = false; // closing: later messages and pushes are ignored
 };
@@ -103,10 +105,24 @@ void DmRpcSession::textMessageAt(const QByteArray &utf8, const Arrival &arrival)
 
     const std::weak_ptr<char> life = lifeToken();
     m_context.startedAt = arrival.at;
-    const CallOutcome outcome = m_engine->call(m_context, call.method, tuple.at(1));
+    m_context.requestId = call.kind == Kind::Request ? call.id : QByteArray();
+    CallOutcome outcome = m_engine->call(m_context, call.method, tuple.at(1));
     if (life.expired() || m_closed)
         return; // the handler closed this connection
+    if (outcome.pending) {
+        // Answered when the handler is done; other messages go on meanwhile.
+        outcome.pending->then([this, life, utf8, arrival, call](CallOutcome late) {
+            if (!life.expired() && !m_closed)
+                finish(utf8, arrival, call, late);
+        });
+        return;
+    }
+    finish(utf8, arrival, call, outcome);
+}
 
+void DmRpcSession::finish(const QByteArray &utf8, const Arrival &arrival, const Call &call, const CallOutcome &outcome)
+{
+    const std::weak_ptr<char> life = lifeToken();
     if (!outcome.ok()) {
         const RpcError error = normalizedError(outcome);
         const QString why = describeFailure(outcome, error);
@@ -125,6 +141,7 @@ void DmRpcSession::textMessageAt(const QByteArray &utf8, const Arrival &arrival)
             reason = call.method + QStringLiteral(": ") + why;
             break;
         case CallOutcome::Verdict::HandlerFailed:
+        case CallOutcome::Verdict::ErrorResult:
         case CallOutcome::Verdict::Accepted:
             code = QWebSocketProtocol::CloseCodeBadOperation;
             reason = call.method + QStringLiteral(" failed: ") + why;
@@ -141,6 +158,8 @@ void DmRpcSession::textMessageAt(const QByteArray &utf8, const Arrival &arrival)
             in.timeMs = arrival.timeMs;
             in.method = call.method;
             in.verdict = Verdict::Accepted;
+            in.reason = outcome.servedBy;
+            in.upstreamUs = outcome.upstreamNs < 0 ? -1 : outcome.upstreamNs / 1000;
             record(std::move(in), utf8);
         }
         return;
@@ -170,8 +189,10 @@ void DmRpcSession::textMessageAt(const QByteArray &utf8, const Arrival &arrival)
     reply.method = call.method;
     reply.requestId = call.id;
     reply.verdict = Verdict::Accepted;
+    reply.reason = outcome.servedBy;
     reply.timeMs = timeAfter(arrival, latencyUs);
     reply.latencyUs = latencyUs;
+    reply.upstreamUs = outcome.upstreamNs < 0 ? -1 : outcome.upstreamNs / 1000;
     record(std::move(reply), out);
 }
 

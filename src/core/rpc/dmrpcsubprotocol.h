@@ -1,6 +1,6 @@
 #pragma once
 
-#include "subprotocol.h"
+#include "ws/subprotocol.h"
 
 class RpcEngine;
 class TrafficLog;

@@ -4,7 +4,7 @@
 #include "rpc/rpcengine.h"
 #include "rpc/wirejson.h"
 #include "rpc/wiresession.h"
-#include "trafficlog.h"
+#include "admin/trafficlog.h"
 
 #include <QJsonArray>
 #include <QJsonDocument>
@@ -52,8 +52,22 @@ struct Handled
     Verdict verdict = Verdict::None;
     QString method;
     QByteArray id;          // JSON text; empty for notifications and unreadable ids
+    bool hasId = false;     // a request (answered), not a notification
     QString reason;
     WireSession::Clock::time_point finishedAt; // when the engine was done; unset: not called or not told
+    qint64 upstreamUs = -1;
+    std::shared_ptr<PendingCall> pending; // the handler answers later
+};
+
+// A batch with calls still under way: the replies of the finished ones, and
+// how many are missing. JSON-RPC lets a batch's replies come in any order,
+// so late replies go at the end.
+struct OpenBatch
+{
+    QByteArray out;       // "[" and the replies so far, comma-separated
+    qsizetype replies = 0;
+    qsizetype waiting = 0;
+    WireSession::Clock::time_point lastFinish;
 };
 
 class JsonRpcSession final : public WireSession
@@ -74,11 +88,23 @@ private:
     // Returns false if the session is gone.
     bool handle(const QJsonValue &request, QByteArrayView message, WireJson::Span span, Clock::time_point startedAt,
                 QByteArray &out, Handled &handled);
+    // Writes the reply of a finished call (if it gets one) and fills in its verdict.
+    void complete(const CallOutcome &outcome, QByteArray &out, Handled &handled) const;
+    // A single request whose handler answers later: its reply is sent then.
+    void awaitSingle(Handled &&handled, const Arrival &arrival, const QByteArray &request);
+    // One element of a batch that answers later.
+    void awaitInBatch(Handled &&handled, const Arrival &arrival, QByteArray request,
+                      const std::shared_ptr<OpenBatch> &batch);
+    void sendBatch(OpenBatch &batch, const Arrival &arrival);
     void replyMessageError(const QByteArray &utf8, const Arrival &arrival, int code, Verdict verdict,
                            Kind inKind, const QString &data);
     // The request's event and, when `latencyUs` >= 0, its reply's.
     void logCall(const Handled &handled, const Arrival &arrival, const QByteArray &request,
                  const QByteArray &reply, qint64 latencyUs);
+    void logRequest(const Handled &handled, const Arrival &arrival, const QByteArray &request);
+    void logReply(const Handled &handled, const Arrival &arrival, const QByteArray &reply, qint64 latencyUs);
+    // The outcome of a notification whose handler answered later.
+    void logOutcome(const Handled &handled, const Arrival &arrival);
 
     JsonRpcOptions m_options;
 };
@@ -108,6 +134,10 @@ void JsonRpcSession::textMessageAt(const QByteArray &utf8, const Arrival &arriva
         Handled handled;
         if (!handle(doc.object(), utf8, WireJson::Span{start, utf8.size() - start}, arrival.at, out, handled))
             return;
+        if (handled.pending) {
+            awaitSingle(std::move(handled), arrival, utf8);
+            return;
+        }
         if (!handled.replied) {
             if (logging())
                 logCall(handled, arrival, utf8, QByteArray(), -1);
@@ -150,47 +180,121 @@ void JsonRpcSession::textMessageAt(const QByteArray &utf8, const Arrival &arriva
     if (!WireJson::arrayElements(utf8, start, spans, count) || qsizetype(spans.size()) != count)
         spans.clear();
 
-    QByteArray out;
-    out.reserve(count * 48);
-    out.append('[');
-    qsizetype replies = 0;
+    // The replies gather in `open`; calls that answer later add theirs when
+    // they do, and whoever leaves `waiting` at zero sends the batch. The
+    // loop holds one count itself, so nothing is sent before it is done.
+    auto open = std::make_shared<OpenBatch>();
+    open->out.reserve(count * 48);
+    open->out.append('[');
+    open->waiting = 1;
     Clock::time_point callStart = arrival.at; // each call is timed from the end of the one before
     for (qsizetype i = 0; i < count; ++i) {
+        QByteArray &out = open->out;
         const qsizetype mark = out.size();
-        if (replies > 0)
+        if (open->replies > 0)
             out.append(',');
         const qsizetype begin = out.size();
         const WireJson::Span span = spans.empty() ? WireJson::Span{} : spans[size_t(i)];
         Handled handled;
         if (!handle(batch.at(i), utf8, span, callStart, out, handled))
             return;
+        const QByteArray request = logging() && span.isValid() ? span.in(utf8).toByteArray() : QByteArray();
+        if (handled.pending) {
+            out.truncate(mark);
+            ++open->waiting;
+            awaitInBatch(std::move(handled), arrival, request, open);
+            continue;
+        }
         if (handled.finishedAt != Clock::time_point())
             callStart = handled.finishedAt;
         if (handled.replied)
-            ++replies;
+            ++open->replies;
         else
             out.truncate(mark);
         if (logging()) {
-            const QByteArray request = span.isValid() ? span.in(utf8).toByteArray() : QByteArray();
             if (handled.replied)
                 logCall(handled, arrival, request, out.mid(begin), latencyUs(arrival, handled.finishedAt));
             else
                 logCall(handled, arrival, request, QByteArray(), -1);
         }
     }
-    if (replies == 0)
+    if (callStart > open->lastFinish)
+        open->lastFinish = callStart;
+    if (--open->waiting == 0)
+        sendBatch(*open, arrival);
+}
+
+void JsonRpcSession::sendBatch(OpenBatch &batch, const Arrival &arrival)
+{
+    if (batch.replies == 0)
         return; // only notifications: nothing to say
-    out.append(']');
-    const qint64 batchLatencyUs = latencyUs(arrival, callStart);
+    batch.out.append(']');
+    const qint64 batchLatencyUs = latencyUs(arrival, batch.lastFinish);
     const bool log = logging();
-    m_link.sendText(out);
+    const std::weak_ptr<char> life = lifeToken();
+    m_link.sendText(batch.out);
     if (!log || life.expired())
         return;
     TrafficEvent reply = event(Direction::Out, Kind::Batch);
     reply.timeMs = timeAfter(arrival, batchLatencyUs);
     reply.latencyUs = batchLatencyUs;
-    reply.reason = QStringLiteral("%1 replies").arg(replies);
-    record(std::move(reply), out);
+    reply.reason = QStringLiteral("%1 replies").arg(batch.replies);
+    record(std::move(reply), batch.out);
+}
+
+void JsonRpcSession::awaitSingle(Handled &&handled, const Arrival &arrival, const QByteArray &request)
+{
+    std::shared_ptr<PendingCall> pending = std::move(handled.pending);
+    if (logging())
+        logRequest(handled, arrival, request);
+    pending->then([this, life = lifeToken(), handled = std::move(handled), arrival](CallOutcome outcome) mutable {
+        if (life.expired())
+            return; // the client left while its call was under way: dropped quietly
+        QByteArray out;
+        complete(outcome, out, handled);
+        if (!handled.replied) {
+            if (logging())
+                logOutcome(handled, arrival);
+            return;
+        }
+        const qint64 latency = latencyUs(arrival, handled.finishedAt);
+        const bool log = logging();
+        m_link.sendText(out);
+        if (log && !life.expired())
+            logReply(handled, arrival, out, latency);
+    });
+}
+
+void JsonRpcSession::awaitInBatch(Handled &&handled, const Arrival &arrival, QByteArray request,
+                                  const std::shared_ptr<OpenBatch> &batch)
+{
+    std::shared_ptr<PendingCall> pending = std::move(handled.pending);
+    if (logging())
+        logRequest(handled, arrival, request);
+    pending->then([this, life = lifeToken(), handled = std::move(handled), arrival,
+                   batch](CallOutcome outcome) mutable {
+        if (life.expired())
+            return;
+        const qsizetype mark = batch->out.size();
+        if (batch->replies > 0)
+            batch->out.append(',');
+        const qsizetype begin = batch->out.size();
+        complete(outcome, batch->out, handled);
+        if (handled.finishedAt > batch->lastFinish)
+            batch->lastFinish = handled.finishedAt;
+        if (handled.replied)
+            ++batch->replies;
+        else
+            batch->out.truncate(mark);
+        if (logging()) {
+            if (handled.replied)
+                logReply(handled, arrival, batch->out.mid(begin), latencyUs(arrival, handled.finishedAt));
+            else
+                logOutcome(handled, arrival);
+        }
+        if (--batch->waiting == 0)
+            sendBatch(*batch, arrival);
+    });
 }
 
 bool JsonRpcSession::handle(const QJsonValue &request, QByteArrayView message, WireJson::Span span,
@@ -234,8 +338,8 @@ bool JsonRpcSession::handle(const QJsonValue &request, QByteArrayView message, W
                 invalid = QStringLiteral("\"method\" is missing");
             else if (!method.isString())
                 invalid = QStringLiteral("\"method\" must be a string");
-            else if (!params.isUndefined() && !params.isArray() && !params.isObject())
-                invalid = QStringLiteral("\"params\" must be an array or an object");
+            // "params" may be any JSON value: Resonance's clients send a bare
+            // string (PRODUCT.md section 3); the validators judge it.
         }
     }
 
@@ -255,29 +359,49 @@ bool JsonRpcSession::handle(const QJsonValue &request, QByteArrayView message, W
     }
 
     handled.method = method.toString();
+    if (!hasId && m_options.resonanceCompat) {
+        hasId = true;
+        handled.id = QByteArrayLiteral("null");
+    }
     handled.inKind = hasId ? Kind::Request : Kind::Notification;
     const std::weak_ptr<char> life = lifeToken();
     m_context.startedAt = startedAt;
-    const CallOutcome outcome = m_engine->call(m_context, handled.method, params);
+    m_context.requestId = hasId ? handled.id : QByteArray();
+    CallOutcome outcome = m_engine->call(m_context, handled.method, params);
     if (life.expired())
         return false;
+    if (outcome.pending) {
+        handled.pending = std::move(outcome.pending);
+        handled.hasId = hasId;
+        handled.verdict = Verdict::Accepted; // by the validators; the handler's answer is still to come
+        handled.reason = outcome.servedBy;
+        return true;
+    }
+    handled.hasId = hasId;
+    complete(outcome, out, handled);
+    return true;
+}
+
+void JsonRpcSession::complete(const CallOutcome &outcome, QByteArray &out, Handled &handled) const
+{
     handled.finishedAt = outcome.finishedAt;
     handled.verdict = verdictOf(outcome.verdict);
+    handled.upstreamUs = outcome.upstreamNs < 0 ? -1 : outcome.upstreamNs / 1000;
     if (outcome.ok()) {
-        if (hasId) {
+        handled.reason = outcome.servedBy;
+        if (handled.hasId) {
             handled.replied = true;
             appendResult(out, outcome.result, handled.id);
         }
-        return true;
+        return;
     }
     const RpcError error = normalizedError(outcome);
     handled.reason = describeFailure(outcome, error);
-    if (hasId) {
+    if (handled.hasId) {
         handled.replied = true;
         handled.errorReply = true;
         appendError(out, error.code, error.message, error.data, handled.id);
     }
-    return true;
 }
 
 void JsonRpcSession::replyMessageError(const QByteArray &utf8, const Arrival &arrival, int code, Verdict verdict,
@@ -311,6 +435,13 @@ void JsonRpcSession::replyMessageError(const QByteArray &utf8, const Arrival &ar
 void JsonRpcSession::logCall(const Handled &handled, const Arrival &arrival, const QByteArray &request,
                              const QByteArray &reply, qint64 latencyUs)
 {
+    logRequest(handled, arrival, request);
+    if (latencyUs >= 0)
+        logReply(handled, arrival, reply, latencyUs);
+}
+
+void JsonRpcSession::logRequest(const Handled &handled, const Arrival &arrival, const QByteArray &request)
+{
     TrafficEvent in = event(Direction::In, handled.inKind);
     in.timeMs = arrival.timeMs;
     in.method = handled.method;
@@ -318,8 +449,11 @@ void JsonRpcSession::logCall(const Handled &handled, const Arrival &arrival, con
     in.verdict = handled.verdict;
     in.reason = handled.reason;
     record(std::move(in), request);
-    if (latencyUs < 0)
-        return;
+}
+
+void JsonRpcSession::logReply(const Handled &handled, const Arrival &arrival, const QByteArray &reply,
+                              qint64 latencyUs)
+{
     TrafficEvent out = event(Direction::Out, handled.errorReply ? Kind::Error : Kind::Response);
     out.method = handled.method;
     out.requestId = handled.id.isEmpty() ? QByteArrayLiteral("null") : handled.id;
@@ -327,7 +461,21 @@ void JsonRpcSession::logCall(const Handled &handled, const Arrival &arrival, con
     out.reason = handled.reason;
     out.timeMs = timeAfter(arrival, latencyUs);
     out.latencyUs = latencyUs;
+    out.upstreamUs = handled.upstreamUs;
     record(std::move(out), reply);
+}
+
+void JsonRpcSession::logOutcome(const Handled &handled, const Arrival &arrival)
+{
+    // A notification that was under way: its outcome has no reply to go with,
+    // so it is logged as the notification's own event, once more.
+    TrafficEvent in = event(Direction::In, handled.inKind);
+    in.timeMs = timeAfter(arrival, latencyUs(arrival, handled.finishedAt));
+    in.method = handled.method;
+    in.verdict = handled.verdict;
+    in.reason = handled.reason.isEmpty() ? QStringLiteral("done") : handled.reason;
+    in.upstreamUs = handled.upstreamUs;
+    record(std::move(in), QByteArray());
 }
 
 void JsonRpcSession::pushNotification(const QString &method, const QByteArray &paramsJson)

@@ -1,6 +1,6 @@
 #pragma once
 
-#include "subprotocol.h"
+#include "ws/subprotocol.h"
 
 class RpcEngine;
 class TrafficLog;
@@ -10,6 +10,10 @@ struct JsonRpcOptions
     // Requests in one batch; a longer batch gets one -32600 error (not an
     // array). The 1 MiB message limit alone would allow ~500,000 elements.
     int maxBatchSize = 10'000;
+    // Resonance answers a request without "id" (its chat tutorial reads the
+    // result); JSON-RPC 2.0 calls it a notification. On: it gets its reply
+    // with "id": null (PRODUCT.md section 3, "resonanceCompat").
+    bool resonanceCompat = false;
 };
 
 // `jsonrpc`: JSON-RPC 2.0 over text frames (PRODUCT.md section 3), the

@@ -87,3 +87,17 @@ int TopicHub::topicCount() const
     QMutexLocker locker(&m_mutex);
     return int(m_subscribers.size());
 }
+
+QList<TopicHub::TopicCount> TopicHub::topics() const
+{
+    QList<TopicCount> list;
+    {
+        QMutexLocker locker(&m_mutex);
+        list.reserve(m_subscribers.size());
+        for (auto it = m_subscribers.cbegin(); it != m_subscribers.cend(); ++it)
+            list.append(TopicCount{it.key(), int(it.value().size())});
+    }
+    std::sort(list.begin(), list.end(),
+              [](const TopicCount &a, const TopicCount &b) { return a.topic < b.topic; });
+    return list;
+}

@@ -25,10 +25,18 @@ public:
     // Forgets every subscription of a closed connection.
     void dropConnection(quint64 connectionId);
 
+    struct TopicCount
+    {
+        QString topic;
+        int subscribers = 0;
+    };
+
     QList<quint64> subscribers(const QString &topic) const; // ascending ids
     int subscriberCount(const QString &topic) const;
     QStringList topicsOf(quint64 connectionId) const;        // sorted
     int topicCount() const;
+    // Every topic with at least one subscriber, sorted by name (GET /api/topics).
+    QList<TopicCount> topics() const;
 
 private:
     mutable QMutex m_mutex;

@@ -1,7 +1,6 @@
 # The wire layer (PRODUCT.md section 3): the bundled subprotocols `jsonrpc`
-# and `dm-rpc`, and the traffic log they write. Included by ../CMakeLists.txt.
+# and `dm-rpc`. Included by ../CMakeLists.txt.
 target_sources(switchboard_core PRIVATE
-    ${CMAKE_CURRENT_LIST_DIR}/../trafficlog.cpp ${CMAKE_CURRENT_LIST_DIR}/../trafficlog.h
     ${CMAKE_CURRENT_LIST_DIR}/wirejson.cpp ${CMAKE_CURRENT_LIST_DIR}/wirejson.h
     ${CMAKE_CURRENT_LIST_DIR}/wiresession.cpp ${CMAKE_CURRENT_LIST_DIR}/wiresession.h
     ${CMAKE_CURRENT_LIST_DIR}/jsonrpcsubprotocol.cpp ${CMAKE_CURRENT_LIST_DIR}/jsonrpcsubprotocol.h

@@ -15,6 +15,9 @@ WireSession::WireSession(ConnectionLink &link, RpcEngine *engine, TrafficLog *lo
 {
     m_context.connectionId = link.connectionId();
     m_context.subprotocol = link.subprotocol();
+    m_context.path = link.path();
+    m_context.peer = link.peer();
+    m_context.origin = link.origin();
     m_context.link = &link;
 }
 
@@ -56,6 +59,7 @@ TrafficEvent::Verdict WireSession::verdictOf(CallOutcome::Verdict verdict)
     case CallOutcome::Verdict::InvalidParams: return TrafficEvent::Verdict::InvalidParams;
     case CallOutcome::Verdict::RefusedByPolicy: return TrafficEvent::Verdict::Refused;
     case CallOutcome::Verdict::HandlerFailed: return TrafficEvent::Verdict::HandlerFailed;
+    case CallOutcome::Verdict::ErrorResult: return TrafficEvent::Verdict::ErrorResult;
     }
     return TrafficEvent::Verdict::HandlerFailed;
 }
@@ -83,6 +87,7 @@ RpcError WireSession::normalizedError(const CallOutcome &outcome)
         case V::InvalidParams: e.code = -32602; break;
         case V::RefusedByPolicy: e.code = -32000; break;
         case V::HandlerFailed:
+        case V::ErrorResult:
         case V::Accepted: e.code = -32603; break;
         }
     }
@@ -141,9 +146,21 @@ QString WireSession::describeFailure(const CallOutcome &outcome, const RpcError 
             text += QStringLiteral(": ") + error.message;
         return text;
     }
-    case V::HandlerFailed:
+    case V::HandlerFailed: {
+        // An upstream's failure: "upstream orders: timeout".
+        const QJsonObject data = error.data.toObject();
+        if (data.contains(QLatin1String("upstream")))
+            return QStringLiteral("upstream %1: %2").arg(data.value(QLatin1String("upstream")).toString(),
+                                                         data.value(QLatin1String("reason")).toString());
         return error.data.isString() && !error.data.toString().isEmpty() ? error.data.toString()
                                                                           : error.message;
+    }
+    case V::ErrorResult: {
+        QString text = QStringLiteral("error %1: %2").arg(error.code).arg(error.message);
+        if (!outcome.servedBy.isEmpty())
+            text = outcome.servedBy + QStringLiteral(" answered ") + text;
+        return text;
+    }
     }
     return error.message;
 }

@@ -1,8 +1,8 @@
 #pragma once
 
 #include "rpc/rpcengine.h"
-#include "subprotocol.h"
-#include "trafficlog.h"
+#include "ws/subprotocol.h"
+#include "admin/trafficlog.h"
 
 #include <chrono>
 #include <memory>

@@ -1,6 +1,6 @@
-#include "connectionregistry.h"
+#include "admin/connectionregistry.h"
 
-#include "websocketsession.h"
+#include "ws/websocketsession.h"
 
 #include <QJsonArray>
 
@@ -20,6 +20,11 @@ QString ConnectionInfo::peer() const
     return QStringLiteral("%1:%2").arg(host).arg(peerPort);
 }
 
+QString ConnectionInfo::subprotocolLabel() const
+{
+    return subprotocolDefaulted ? subprotocol + QStringLiteral(" (default)") : subprotocol;
+}
+
 QJsonObject ConnectionInfo::toJson() const
 {
     return QJsonObject{
@@ -29,6 +34,7 @@ QJsonObject ConnectionInfo::toJson() const
         {"origin", origin},
         {"userAgent", userAgent},
         {"subprotocol", subprotocol},
+        {"subprotocolDefaulted", subprotocolDefaulted},
         {"tls", tls},
         {"since", isoMs(connectedAt)},
         {"lastActivity", isoMs(lastActivity)},

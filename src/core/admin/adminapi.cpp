@@ -1,11 +1,14 @@
-#include "adminapi.h"
+#include "admin/adminapi.h"
 
-#include "connectionregistry.h"
-#include "httpside.h"
+#include "admin/connectionregistry.h"
+#include "front/httpside.h"
+#include "rpc/builtinmethods.h"
 #include "rpc/catalogrpcengine.h"
 #include "rpc/methodregistry.h"
+#include "rpc/topichub.h"
+#include "rpc/wirejson.h"
 #include "secrets.h"
-#include "trafficlog.h"
+#include "admin/trafficlog.h"
 
 #include <QFile>
 #include <QHttpServerRequest>
@@ -13,8 +16,12 @@
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
+#include <QRegularExpression>
 #include <QUrlQuery>
 
+#include <algorithm>
+#include <cmath>
+#include <initializer_list>
 #include <optional>
 
 namespace {
@@ -92,6 +99,197 @@ QHttpServerResponse trafficSlice(TrafficLog *traffic, const QHttpServerRequest &
         return HttpSide::jsonError(QHttpServerResponse::StatusCode::BadRequest,
                                    QStringLiteral("use ?after=<event id>&limit=<1..10000>"));
     return jsonResponse(traffic->eventsAfter(after, limit).toJson());
+}
+
+// ---- The server API (PRODUCT.md section 7) -------------------------------
+
+// At most `maxChars` of `text`, for echoing what a client sent in a message.
+QString clip(const QString &text, int maxChars = 64)
+{
+    return text.size() <= maxChars ? text : text.left(maxChars) + QChar(0x2026);
+}
+
+QHttpServerResponse badRequest(const QString &why)
+{
+    return HttpSide::jsonError(QHttpServerResponse::StatusCode::BadRequest, why);
+}
+
+QHttpServerResponse noConnection(const QString &idText)
+{
+    return HttpSide::jsonError(QHttpServerResponse::StatusCode::NotFound,
+                               QStringLiteral("no connection %1").arg(clip(idText)));
+}
+
+// The connection id of a path segment: decimal digits only (no sign, no
+// spaces), within 64 bits.
+std::optional<quint64> connectionIdOf(const QString &text)
+{
+    static const QRegularExpression digits(QStringLiteral("^[0-9]{1,20}$"));
+    bool ok = false;
+    const quint64 id = digits.match(text).hasMatch() ? text.toULongLong(&ok) : 0;
+    return ok ? std::optional<quint64>(id) : std::nullopt;
+}
+
+// The request body as a JSON object, or the reason it is not one. With
+// `emptyIsObject`, an empty (or blank) body reads as {}.
+std::optional<QJsonObject> bodyObject(const QHttpServerRequest &request, bool emptyIsObject, QString *error)
+{
+    const QByteArray body = request.body();
+    const bool blank = body.trimmed().isEmpty();
+    if (blank && emptyIsObject)
+        return QJsonObject();
+    if (blank) {
+        *error = QStringLiteral("the body is empty; it must be a JSON object");
+        return std::nullopt;
+    }
+    QJsonParseError parseError;
+    const QJsonDocument doc = QJsonDocument::fromJson(body, &parseError);
+    if (parseError.error != QJsonParseError::NoError && !WireJson::isJsonScalar(body)) {
+        *error = QStringLiteral("the body is not JSON: %1").arg(WireJson::parseErrorMessage(parseError));
+        return std::nullopt;
+    }
+    if (!doc.isObject()) {
+        *error = QStringLiteral("the body must be a JSON object");
+        return std::nullopt;
+    }
+    return doc.object();
+}
+
+// The reason when `body` has a key beyond `allowed`; empty when it has none.
+QString unknownKey(const QJsonObject &body, std::initializer_list<QLatin1String> allowed)
+{
+    for (auto it = body.begin(); it != body.end(); ++it) {
+        if (std::find(allowed.begin(), allowed.end(), it.key()) != allowed.end())
+            continue;
+        QStringList names;
+        for (QLatin1String name : allowed)
+            names << QStringLiteral("\"%1\"").arg(name);
+        return QStringLiteral("unknown key \"%1\" (allowed: %2)").arg(clip(it.key()), names.join(QLatin1String(", ")));
+    }
+    return QString();
+}
+
+// One server-API action in the traffic log, direction "server".
+void logServerAction(TrafficLog *log, quint64 connectionId, const QString &subprotocol, TrafficEvent::Kind kind,
+                     const QString &method, const QByteArray &payload, const QString &reason)
+{
+    if (!log || !log->isEnabled())
+        return;
+    TrafficEvent event;
+    event.direction = TrafficEvent::Direction::Server;
+    event.kind = kind;
+    event.connectionId = connectionId;
+    event.subprotocol = subprotocol;
+    event.method = method;
+    event.reason = reason;
+    log->setPayload(event, payload);
+    log->append(std::move(event));
+}
+
+// POST /api/publish {"topic": string, "data"?: any} → {"reached": n}
+QHttpServerResponse publishFromApi(const AdminApi::Sources &sources, const QHttpServerRequest &request)
+{
+    QString error;
+    const std::optional<QJsonObject> body = bodyObject(request, false, &error);
+    if (!body)
+        return badRequest(error);
+    if (!(error = unknownKey(*body, {QLatin1String("topic"), QLatin1String("data")})).isEmpty())
+        return badRequest(error);
+    const QJsonValue topic = body->value(QLatin1String("topic"));
+    if (topic.isUndefined())
+        return badRequest(QStringLiteral("\"topic\" is missing (a non-empty string)"));
+    if (!topic.isString() || topic.toString().isEmpty() || topic.toString().size() > TopicHub::MaxTopicLength)
+        return badRequest(QStringLiteral("\"topic\" must be a string of 1 to %1 characters").arg(TopicHub::MaxTopicLength));
+
+    QByteArray eventJson;
+    const int reached = BuiltinMethods::publish(sources.topics, sources.connections, topic.toString(),
+                                                body->value(QLatin1String("data")), &eventJson);
+    logServerAction(sources.traffic, 0, QString(), TrafficEvent::Kind::Push, QStringLiteral("event"), eventJson,
+                    QStringLiteral("server API publish to topic %1: %2 reached").arg(topic.toString()).arg(reached));
+    return jsonResponse(QJsonObject{{"reached", reached}});
+}
+
+// POST /api/connections/{id}/notify {"method": string, "params"?: any} → {"sent": true}
+QHttpServerResponse notifyFromApi(const AdminApi::Sources &sources, const QString &idText,
+                                  const QHttpServerRequest &request)
+{
+    const std::optional<quint64> id = connectionIdOf(idText);
+    const std::optional<ConnectionInfo> info = id ? sources.connections->connection(*id) : std::nullopt;
+    if (!info)
+        return noConnection(idText);
+    QString error;
+    const std::optional<QJsonObject> body = bodyObject(request, false, &error);
+    if (!body)
+        return badRequest(error);
+    if (!(error = unknownKey(*body, {QLatin1String("method"), QLatin1String("params")})).isEmpty())
+        return badRequest(error);
+    const QJsonValue method = body->value(QLatin1String("method"));
+    if (method.isUndefined())
+        return badRequest(QStringLiteral("\"method\" is missing (a non-empty string)"));
+    if (!method.isString() || method.toString().isEmpty())
+        return badRequest(QStringLiteral("\"method\" must be a non-empty string"));
+
+    // Absent params: a jsonrpc notification without "params", dm-rpc's null.
+    const QJsonValue params = body->value(QLatin1String("params"));
+    const QByteArray paramsJson = params.isUndefined() ? QByteArray() : WireJson::toJson(params);
+    if (!sources.connections->pushNotification(*id, method.toString(), paramsJson))
+        return noConnection(idText); // gone in the meantime
+    logServerAction(sources.traffic, *id, info->subprotocol, TrafficEvent::Kind::Push, method.toString(),
+                    WireJson::toJson(*body), QStringLiteral("server API notify to connection %1").arg(*id));
+    return jsonResponse(QJsonObject{{"sent", true}});
+}
+
+// POST /api/connections/{id}/close {"code"?: 1000 | 4000..4999, "reason"?: string} → {"closing": true}
+QHttpServerResponse closeFromApi(const AdminApi::Sources &sources, const QString &idText,
+                                 const QHttpServerRequest &request)
+{
+    constexpr int MaxReasonBytes = 123; // RFC 6455 section 5.5: a control frame's payload is at most 125 bytes
+    const std::optional<quint64> id = connectionIdOf(idText);
+    const std::optional<ConnectionInfo> info = id ? sources.connections->connection(*id) : std::nullopt;
+    if (!info)
+        return noConnection(idText);
+    QString error;
+    const std::optional<QJsonObject> body = bodyObject(request, true, &error);
+    if (!body)
+        return badRequest(error);
+    if (!(error = unknownKey(*body, {QLatin1String("code"), QLatin1String("reason")})).isEmpty())
+        return badRequest(error);
+    int code = int(QWebSocketProtocol::CloseCodeNormal);
+    if (body->contains(QLatin1String("code"))) {
+        const QJsonValue value = body->value(QLatin1String("code"));
+        const double d = value.toDouble(-1);
+        if (!value.isDouble() || !(d == 1000 || (d >= 4000 && d <= 4999)) || d != std::floor(d))
+            return badRequest(QStringLiteral("\"code\" must be 1000 or an integer from 4000 to 4999"));
+        code = int(d);
+    }
+    QString reason;
+    if (body->contains(QLatin1String("reason"))) {
+        const QJsonValue value = body->value(QLatin1String("reason"));
+        if (!value.isString())
+            return badRequest(QStringLiteral("\"reason\" must be a string"));
+        reason = value.toString();
+        const qsizetype bytes = reason.toUtf8().size();
+        if (bytes > MaxReasonBytes)
+            return badRequest(QStringLiteral("\"reason\" is %1 bytes of UTF-8; at most %2 fit in a close frame")
+                                  .arg(bytes).arg(MaxReasonBytes));
+    }
+
+    if (!sources.connections->close(*id, static_cast<QWebSocketProtocol::CloseCode>(code), reason))
+        return noConnection(idText); // gone in the meantime
+    logServerAction(sources.traffic, *id, info->subprotocol, TrafficEvent::Kind::Close, QString(),
+                    WireJson::toJson(QJsonObject{{"code", code}, {"reason", reason}}),
+                    reason.isEmpty() ? QStringLiteral("server API close: %1").arg(code)
+                                     : QStringLiteral("server API close: %1 %2").arg(code).arg(reason));
+    return jsonResponse(QJsonObject{{"closing", true}});
+}
+
+// GET /api/topics → {"topics": [{"topic", "subscribers"}]}, sorted by topic
+QHttpServerResponse topicsList(const TopicHub &topics)
+{
+    QJsonArray list;
+    for (const TopicHub::TopicCount &t : topics.topics())
+        list.append(QJsonObject{{"topic", t.topic}, {"subscribers", t.subscribers}});
+    return jsonResponse(QJsonObject{{"topics", list}});
 }
 
 // Prometheus label values escape backslash, quote and newline.
@@ -192,6 +390,35 @@ void AdminApi::install(HttpSide &http, const Sources &sources)
             return trafficSlice(traffic, request);
         });
     }
+    // The server API (PRODUCT.md section 7). Another HTTP method on these
+    // paths falls through to the 404 below, as on every other resource.
+    if (sources.topics) {
+        server.route("/api/publish", QHttpServerRequest::Method::Post,
+                     [sources](const QHttpServerRequest &request) {
+            if (auto refusal = refuseUnauthorized(request, sources.adminToken))
+                return std::move(*refusal);
+            return publishFromApi(sources, request);
+        });
+        server.route("/api/topics", QHttpServerRequest::Method::Get,
+                     [sources](const QHttpServerRequest &request) {
+            if (auto refusal = refuseUnauthorized(request, sources.adminToken))
+                return std::move(*refusal);
+            return topicsList(*sources.topics);
+        });
+    }
+    server.route("/api/connections/<arg>/notify", QHttpServerRequest::Method::Post,
+                 [sources](const QString &id, const QHttpServerRequest &request) {
+        if (auto refusal = refuseUnauthorized(request, sources.adminToken))
+            return std::move(*refusal);
+        return notifyFromApi(sources, id, request);
+    });
+    server.route("/api/connections/<arg>/close", QHttpServerRequest::Method::Post,
+                 [sources](const QString &id, const QHttpServerRequest &request) {
+        if (auto refusal = refuseUnauthorized(request, sources.adminToken))
+            return std::move(*refusal);
+        return closeFromApi(sources, id, request);
+    });
+
     // The rest of /api/* is guarded too, so an unauthorized client learns nothing from 404s.
     server.route("/api/<arg>", [sources](const QUrl &, const QHttpServerRequest &request) {
         if (auto refusal = refuseUnauthorized(request, sources.adminToken))

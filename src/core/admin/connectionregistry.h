@@ -39,6 +39,7 @@ struct ConnectionInfo
     QString origin;
     QString userAgent;
     QString subprotocol;
+    bool subprotocolDefaulted = false; // no subprotocol offered: the configured default
     bool tls = false;
     QDateTime connectedAt;
     QDateTime lastActivity;
@@ -48,6 +49,8 @@ struct ConnectionInfo
     quint64 bytesOut = 0;
 
     QString peer() const;
+    // "jsonrpc", or "jsonrpc (default)" when the client offered none.
+    QString subprotocolLabel() const;
     QJsonObject toJson() const;
 };
 

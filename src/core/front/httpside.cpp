@@ -1,9 +1,9 @@
-#include "httpside.h"
+#include "front/httpside.h"
 
-#include "httpexchangesocket.h"
-#include "httphandoverserver.h"
+#include "front/httpexchangesocket.h"
+#include "front/httphandoverserver.h"
 #include "logging.h"
-#include "requesthead.h"
+#include "front/requesthead.h"
 
 #include <QJsonObject>
 #include <QLoggingCategory>

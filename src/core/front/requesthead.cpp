@@ -1,4 +1,4 @@
-#include "requesthead.h"
+#include "front/requesthead.h"
 
 #include <QString>
 

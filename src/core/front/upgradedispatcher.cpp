@@ -1,13 +1,13 @@
-#include "upgradedispatcher.h"
+#include "front/upgradedispatcher.h"
 
-#include "connectionregistry.h"
-#include "handshakepolicy.h"
+#include "admin/connectionregistry.h"
+#include "front/handshakepolicy.h"
 #include "logging.h"
-#include "requesthead.h"
-#include "subprotocol.h"
-#include "subprotocolregistry.h"
-#include "websocketsession.h"
-#include "workerpool.h"
+#include "front/requesthead.h"
+#include "ws/subprotocol.h"
+#include "ws/subprotocolregistry.h"
+#include "ws/websocketsession.h"
+#include "ws/workerpool.h"
 
 #include <QDateTime>
 #include <QPointer>
@@ -89,6 +89,7 @@ QByteArray UpgradeDispatcher::dispatch(QTcpSocket *socket, const RequestHead &he
     context.subprotocols = m_subprotocols;
     context.allowedOrigins = m_config.allowedOrigins;
     context.clientToken = m_config.clientToken;
+    context.defaultSubprotocol = m_config.defaultSubprotocol;
     context.liveConnections = m_connections->count() + inFlight();
     context.maxConnections = m_config.limits.maxConnections;
     const HandshakeVerdict verdict = evaluateHandshake(head, context);
@@ -122,6 +123,7 @@ QByteArray UpgradeDispatcher::dispatch(QTcpSocket *socket, const RequestHead &he
     }
 
     info.subprotocol = verdict.subprotocol;
+    info.subprotocolDefaulted = verdict.subprotocolDefaulted;
     auto pending = std::make_shared<Pending>();
     pending->socket = socket;
     pending->info = info;
@@ -172,7 +174,10 @@ void UpgradeDispatcher::onNewConnection(QWebSocketServer *server)
         ConnectionInfo info = pending->info;
         info.id = m_connections->allocateId();
         info.connectedAt = QDateTime::currentDateTimeUtc();
-        info.subprotocol = ws->subprotocol();
+        // A defaulted connection's QWebSocket negotiated none (the client
+        // offered none); it speaks the default the policy chose.
+        if (!info.subprotocolDefaulted)
+            info.subprotocol = ws->subprotocol();
         std::shared_ptr<Subprotocol> protocol = m_subprotocols->find(info.subprotocol);
         if (!protocol) {
             // Unregistered between the policy check and here: nothing can read its messages.

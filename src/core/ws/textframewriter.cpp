@@ -1,4 +1,4 @@
-#include "textframewriter.h"
+#include "ws/textframewriter.h"
 
 #include <QSslSocket>
 #include <QTcpSocket>

@@ -29,6 +29,11 @@ public:
     virtual ~ConnectionLink() = default;
     virtual quint64 connectionId() const = 0;
     virtual QString subprotocol() const = 0;
+    // Where the client came from (for the call context handed to handlers
+    // and upstreams); empty when not known.
+    virtual QString path() const { return QString(); }
+    virtual QString peer() const { return QString(); }
+    virtual QString origin() const { return QString(); }
     // Sends one text message and counts it. `utf8` must be valid UTF-8: it
     // goes on the wire as it is (a client closes on anything else, 1007).
     virtual void sendText(const QByteArray &utf8) = 0;

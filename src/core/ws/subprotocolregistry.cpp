@@ -1,6 +1,6 @@
-#include "subprotocolregistry.h"
+#include "ws/subprotocolregistry.h"
 
-#include "subprotocol.h"
+#include "ws/subprotocol.h"
 
 void SubprotocolRegistry::add(std::shared_ptr<Subprotocol> protocol, bool enabled)
 {

@@ -1,4 +1,4 @@
-#include "httphandoverserver.h"
+#include "front/httphandoverserver.h"
 
 #include <QMetaMethod>
 #include <QTcpSocket>

@@ -1,4 +1,4 @@
-#include "frontlistener.h"
+#include "front/frontlistener.h"
 
 #include "logging.h"
 

@@ -1,4 +1,4 @@
-#include "websocketsession.h"
+#include "ws/websocketsession.h"
 
 #include "logging.h"
 

@@ -1,12 +1,12 @@
-#include "frontconnection.h"
+#include "front/frontconnection.h"
 
-#include "connectionregistry.h"
-#include "httpexchangesocket.h"
-#include "httpresponse.h"
-#include "httpside.h"
+#include "admin/connectionregistry.h"
+#include "front/httpexchangesocket.h"
+#include "front/httpresponse.h"
+#include "front/httpside.h"
 #include "logging.h"
-#include "requesthead.h"
-#include "upgradedispatcher.h"
+#include "front/requesthead.h"
+#include "front/upgradedispatcher.h"
 
 #include <QDateTime>
 #include <QTcpSocket>

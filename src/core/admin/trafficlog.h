@@ -15,15 +15,17 @@
 // (the strings and the payload are implicitly shared).
 struct TrafficEvent
 {
-    enum class Direction : quint8 { In, Out };
+    // In: from a client; Out: to a client; Server: an action of the server
+    // API (a backend's publish, notify or close; PRODUCT.md section 7).
+    enum class Direction : quint8 { In, Out, Server };
     enum class Kind : quint8 {
         Request,      // a call that expects a reply
         Notification, // a call without reply (JSON-RPC: no id; dm-rpc: requestId null)
         Response,     // a successful reply
         Error,        // an error reply (JSON-RPC error object)
-        Push,         // a server-initiated notification (pub/sub, dashboard)
+        Push,         // a server-initiated notification (pub/sub, dashboard, server API)
         Batch,        // a whole JSON-RPC batch message, in or out
-        Close,        // the server closed the connection because of a message
+        Close,        // the server closed the connection because of a message, or the server API did
         Message       // an inbound message that could not be read as a call
     };
     enum class Verdict : quint8 {
@@ -34,15 +36,17 @@ struct TrafficEvent
         InvalidParams,
         Refused,        // refused by a policy validator; `reason` names it
         HandlerFailed,
+        ErrorResult,    // the handler (an upstream) answered with an error of its own
         ParseError,
         InvalidRequest
     };
 
     quint64 id = 0;            // assigned when the event enters the TrafficLog's ring, starts at 1
     qint64 timeMs = 0;         // ms since the epoch; 0: TrafficLog::append stamps it
-    quint64 connectionId = 0;
+    quint64 connectionId = 0;  // 0: none (a server-API publish reaches a topic)
     qint64 size = 0;           // bytes of the message (or batch element) as sent
     qint64 latencyUs = -1;     // request → reply, on replies; -1: not applicable
+    qint64 upstreamUs = -1;    // of that, waiting for the upstream; -1: no upstream asked
     Direction direction = Direction::In;
     Kind kind = Kind::Message;
     Verdict verdict = Verdict::None;

@@ -1,6 +1,6 @@
-#include "workerpool.h"
+#include "ws/workerpool.h"
 
-#include "websocketsession.h"
+#include "ws/websocketsession.h"
 
 #include <QDateTime>
 #include <QThread>

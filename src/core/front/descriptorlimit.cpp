@@ -1,4 +1,4 @@
-#include "descriptorlimit.h"
+#include "front/descriptorlimit.h"
 
 #include "logging.h"
 

@@ -1,8 +1,8 @@
 #pragma once
 
-#include "connectionregistry.h"
-#include "subprotocol.h"
-#include "textframewriter.h"
+#include "admin/connectionregistry.h"
+#include "ws/subprotocol.h"
+#include "ws/textframewriter.h"
 
 #include <QObject>
 
@@ -33,6 +33,9 @@ public:
 
     quint64 connectionId() const override { return m_info.id; }
     QString subprotocol() const override { return m_info.subprotocol; }
+    QString path() const override { return m_info.path; }
+    QString peer() const override { return m_info.peer(); }
+    QString origin() const override { return m_info.origin; }
     void sendText(const QByteArray &utf8) override;
     void close(QWebSocketProtocol::CloseCode code, const QString &reason) override;
     void pushNotification(const QString &method, const QByteArray &paramsJson);

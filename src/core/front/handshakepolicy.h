@@ -1,6 +1,6 @@
 #pragma once
 
-#include "httpresponse.h"
+#include "front/httpresponse.h"
 
 #include <QString>
 #include <QStringList>
@@ -14,6 +14,7 @@ struct HandshakeContext
     const SubprotocolRegistry *subprotocols = nullptr;
     QStringList allowedOrigins;   // empty: any
     QString clientToken;          // empty: none required
+    QString defaultSubprotocol;   // taken when none is offered (and it is enabled); empty: refuse
     int liveConnections = 0;
     int maxConnections = 0;
 };
@@ -21,7 +22,8 @@ struct HandshakeContext
 struct HandshakeVerdict
 {
     bool accepted = false;
-    QString subprotocol;          // accepted: the one the 101 names
+    QString subprotocol;          // accepted: the one the connection speaks
+    bool subprotocolDefaulted = false; // accepted with the default: the 101 names none
     int status = 0;               // refused: the HTTP status
     QString cause;                // refused: short machine-readable kind ("version", "subprotocol", ...)
     QString reason;               // refused: why, for the body and the registry

@@ -1,4 +1,4 @@
-#include "trafficlog.h"
+#include "admin/trafficlog.h"
 
 #include <QDateTime>
 #include <QJsonArray>
@@ -34,7 +34,12 @@ qsizetype utf8Prefix(const QByteArray &bytes, qsizetype cap)
 
 QLatin1String TrafficEvent::directionName(Direction direction)
 {
-    return direction == Direction::In ? QLatin1String("in") : QLatin1String("out");
+    switch (direction) {
+    case Direction::In: return QLatin1String("in");
+    case Direction::Out: return QLatin1String("out");
+    case Direction::Server: return QLatin1String("server");
+    }
+    return QLatin1String("in");
 }
 
 QLatin1String TrafficEvent::kindName(Kind kind)
@@ -62,6 +67,7 @@ QLatin1String TrafficEvent::verdictName(Verdict verdict)
     case Verdict::InvalidParams: return QLatin1String("invalid-params");
     case Verdict::Refused: return QLatin1String("refused");
     case Verdict::HandlerFailed: return QLatin1String("handler-failed");
+    case Verdict::ErrorResult: return QLatin1String("error-result");
     case Verdict::ParseError: return QLatin1String("parse-error");
     case Verdict::InvalidRequest: return QLatin1String("invalid-request");
     }
@@ -93,6 +99,8 @@ QJsonObject TrafficEvent::toJson() const
     o.insert(QLatin1String("payload"), QString::fromUtf8(payload));
     o.insert(QLatin1String("truncated"), truncated);
     o.insert(QLatin1String("latencyUs"), latencyUs < 0 ? QJsonValue() : QJsonValue(double(latencyUs)));
+    if (upstreamUs >= 0)
+        o.insert(QLatin1String("upstreamUs"), double(upstreamUs));
     return o;
 }
 

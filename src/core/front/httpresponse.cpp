@@ -1,4 +1,4 @@
-#include "httpresponse.h"
+#include "front/httpresponse.h"
 
 #include <QJsonDocument>
 #include <QJsonObject>

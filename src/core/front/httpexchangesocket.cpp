@@ -1,4 +1,4 @@
-#include "httpexchangesocket.h"
+#include "front/httpexchangesocket.h"
 
 HttpExchangeSocket::HttpExchangeSocket(QTcpSocket *transport, QObject *parent)
     : QTcpSocket(parent)

@@ -1,8 +1,8 @@
-#include "handshakepolicy.h"
+#include "front/handshakepolicy.h"
 
-#include "requesthead.h"
+#include "front/requesthead.h"
 #include "secrets.h"
-#include "subprotocolregistry.h"
+#include "ws/subprotocolregistry.h"
 
 #include <QJsonArray>
 #include <QJsonDocument>
@@ -80,7 +80,13 @@ HandshakeVerdict evaluateHandshake(const RequestHead &head, const HandshakeConte
 
     // 3. Subprotocol: the first offered one that is supported and enabled.
     const QList<QByteArray> offered = head.headerTokens("sec-websocket-protocol");
-    const QString chosen = context.subprotocols->choose(offered);
+    QString chosen = context.subprotocols->choose(offered);
+    // RFC 6455 4.2.2: the 101 must not name a subprotocol the client did not
+    // offer, so a defaulted connection's 101 names none.
+    const bool defaulted = chosen.isEmpty() && offered.isEmpty() && !context.defaultSubprotocol.isEmpty()
+        && context.subprotocols->enabledNames().contains(context.defaultSubprotocol);
+    if (defaulted)
+        chosen = context.defaultSubprotocol;
     if (chosen.isEmpty()) {
         const QStringList supported = context.subprotocols->enabledNames();
         const QByteArray extra = "\"supported\":"
@@ -110,5 +116,6 @@ HandshakeVerdict evaluateHandshake(const RequestHead &head, const HandshakeConte
     HandshakeVerdict v;
     v.accepted = true;
     v.subprotocol = chosen;
+    v.subprotocolDefaulted = defaulted;
     return v;
 }
