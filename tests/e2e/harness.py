@@ -15,13 +15,17 @@ LISTENING = re.compile(r"^listening (\w+)://([^\s]+):(\d+)$")
 class Server:
     """A `switchboard --headless` process on free ports."""
 
-    def __init__(self, *args, config=None):
+    def __init__(self, *args, config=None, catalog=None):
         self.config_file = None
+        self.catalog_file = None
         self.home = None
         argv = [BIN, "--headless", "--port", "0", *args]
         if config is not None:
             self.config_file = write_temp(config)
             argv += ["--config", self.config_file]
+        if catalog is not None:
+            self.catalog_file = write_temp(catalog)
+            argv += ["--catalog", self.catalog_file]
         self.proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         self.listeners = []
         self._read_listening_lines(args)
@@ -33,6 +37,7 @@ class Server:
         the port is chosen here and polled until it answers."""
         self = cls.__new__(cls)
         self.config_file = None
+        self.catalog_file = None
         self.home = tempfile.TemporaryDirectory()
         with socket.socket() as probe:
             probe.bind(("127.0.0.1", 0))
@@ -67,7 +72,7 @@ class Server:
             if not line:
                 err = self.proc.stderr.read()
                 code = self.proc.wait()
-                self.kill()  # closes the pipes, removes the temporary config file
+                self.kill()  # closes the pipes, removes the temporary config and catalog files
                 raise RuntimeError(f"switchboard exited early ({code}): {err}")
             match = LISTENING.match(line.strip())
             if match:
@@ -96,9 +101,10 @@ class Server:
         for stream in (self.proc.stdout, self.proc.stderr):
             if stream and not stream.closed:
                 stream.close()
-        if self.config_file:
-            os.unlink(self.config_file)
-            self.config_file = None
+        for name in ("config_file", "catalog_file"):
+            if getattr(self, name):
+                os.unlink(getattr(self, name))
+                setattr(self, name, None)
         if self.home:
             self.home.cleanup()
             self.home = None
