@@ -350,12 +350,12 @@ private:
                 c.in.erase(0, c.inPos);
                 c.inPos = 0;
             }
-            const size_t old = c.in.size();
-            c.in.resize(old + 65536);
-            const ssize_t n = recv(c.fd, &c.in[old], 65536, 0);
-            c.in.resize(old + size_t(n > 0 ? n : 0));
+            // Read into the worker's buffer, then append: an idle connection
+            // keeps only what it has been sent, not a 64 KiB buffer.
+            const ssize_t n = recv(c.fd, m_buffer, sizeof m_buffer, 0);
             if (n > 0) {
-                if (n < 65536)
+                c.in.append(m_buffer, size_t(n));
+                if (size_t(n) < sizeof m_buffer)
                     break;
                 continue;
             }
@@ -587,6 +587,7 @@ private:
     std::deque<Conn> m_conns; // deque: references stay valid while slots are added
     std::vector<size_t> m_free;
     std::deque<Delayed> m_delayed;
+    char m_buffer[65536];
 };
 
 [[noreturn]] void usage(const char *why)
