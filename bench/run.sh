@@ -549,6 +549,9 @@ if slow:
     rs = list(slow.values())
     print(f"| the {n} slow callers: calls/s; p50 | | {fmt(stat([r['msgs_per_s'] for r in rs]))}; "
           f"{fmt(stat([r['p50_us'] / 1000 for r in rs]), ' ms', 1)}{errors('upstreamslow', 'switchboard-slow')} | | | |")
+    if max(r.get("connect_s", 0) for r in rs) > 1.5:
+        print("| note: the slow callers took over 1.5 s to connect, so part of the echo measurement ran before their "
+              "load was complete | | | | | |")
     grow = stat([(r["rss_peak_kib"] - r["rss_before_kib"]) / max(r["conns"], 1) for r in rs])
     print(f"| Switchboard RSS before → peak during → after the slow load | "
           f"{fmt(stat([r['rss_before_kib'] / 1024 for r in rs]), ' MiB', 1)} | "
