@@ -247,6 +247,8 @@ echo "switchboard binary: $SB ($SB_KIND)" | tee "$OUT/setup.txt"
     echo "kernel: $(uname -r)"
     echo "qt: $(qtpaths6 --qt-version 2>/dev/null || echo unknown)"
     echo "rounds=$ROUNDS duration=${DURATION}s warmup=${WARMUP}s idle=$IDLE_CONNS hold=${IDLE_HOLD}s"
+    echo "upstream cases: duration=${UP_DURATION}s fast_upstream threads=$UP_THREADS slow=$SLOW_CONNS conns x ${SLOW_DELAY_MS} ms" \
+        "maxConnections=${SLOW_UPSTREAM_CONNECTIONS:-default}"
 } | tee -a "$OUT/setup.txt"
 
 has_case() { [[ " $CASES " == *" $1 "* ]]; }
