@@ -6,6 +6,8 @@
 //   sbload ws   --port P [--conns N] [--depth D] [--duration S] [--warmup S] [--messages M]
 //   sbload idle --port P [--conns N] [--hold S]
 //   sbload http --port P [--conns N] [--duration S] [--warmup S] [--path /health]
+//   sbload upstream --port P [--conns N] [--depth D] [--duration S] [--warmup S] [--path /rpc]
+//               [--method echo]
 //   sbload soak --port P [--conns N] [--depth D] [--duration S] [--churn-rate R]
 //               [--churn-requests K] [--churn-abort PCT]
 //
@@ -17,6 +19,15 @@
 //       time), prints {"event":"connected",...}, holds them for --hold
 //       seconds, answering pings, and reports how many were still open.
 // http: N keep-alive connections, each with one GET outstanding.
+// upstream: drives an upstream of PRODUCT.md section 7 directly, as
+//       Switchboard would: N keep-alive connections, each with D POSTs
+//       outstanding (D > 1 is HTTP/1.1 pipelining: the requests go out back
+//       to back and the replies are matched in order), each body exactly an
+//       upstream call's: {"method":M,"params":[ID,"sbload"],"id":ID,
+//       "connection":{"id":K,"subprotocol":"jsonrpc","path":"/","peer":
+//       "127.0.0.1:PORT","origin":null,"user":null}}. Every reply must be
+//       200 with {"result":[ID,"sbload"]} (the params echoed, as
+//       bench/fast_upstream does). Same result line as ws.
 // soak: the ws load and, throughout, a churn of short-lived connections: R new
 //       ones a second, each through the jsonrpc handshake (101 checked), then
 //       K requests (replies checked) and a close with RST (SO_LINGER 0).
@@ -285,7 +296,7 @@ bool scanReply(std::string_view s, Reply &r)
 
 // ---------------------------------------------------------------- options
 
-enum class Mode { Ws, Idle, Http, Soak };
+enum class Mode { Ws, Idle, Http, Soak, Upstream };
 
 struct Options
 {
@@ -315,7 +326,7 @@ struct Options
 {
     std::fprintf(stderr,
                  "sbload: %s\n"
-                 "usage: sbload ws|idle|http|soak --port P [--host 127.0.0.1] [--conns N] [--depth D]\n"
+                 "usage: sbload ws|idle|http|soak|upstream --port P [--host 127.0.0.1] [--conns N] [--depth D]\n"
                  "              [--duration S] [--warmup S] [--messages M] [--hold S] [--timeout S]\n"
                  "              [--parallel K] [--path P] [--subprotocol NAME] [--method NAME]\n"
                  "              [--payload BYTES] [--label TEXT]\n"
@@ -338,8 +349,10 @@ Options parseOptions(int argc, char **argv)
         o.mode = Mode::Http;
     else if (mode == "soak")
         o.mode = Mode::Soak;
+    else if (mode == "upstream")
+        o.mode = Mode::Upstream;
     else
-        usage("mode must be ws, idle, http or soak");
+        usage("mode must be ws, idle, http, soak or upstream");
     for (int i = 2; i < argc; ++i) {
         const std::string a = argv[i];
         if (i + 1 >= argc)
@@ -390,7 +403,7 @@ Options parseOptions(int argc, char **argv)
         || o.churnRate < 0 || o.churnRequests < 1 || o.churnAbortPct < 0 || o.churnAbortPct > 100)
         usage("bad number");
     if (o.path.empty())
-        o.path = o.mode == Mode::Http ? "/health" : "/";
+        o.path = o.mode == Mode::Http ? "/health" : o.mode == Mode::Upstream ? "/rpc" : "/";
     return o;
 }
 
@@ -412,6 +425,7 @@ struct Connection
     size_t outPos = 0;
     bool pollOut = false;
     std::string key;
+    std::string connectionJson; // upstream mode: the body's "connection" member
     std::string fragment;   // text message being reassembled from continuation frames
     bool fragmented = false;
     struct Pending
@@ -562,7 +576,15 @@ void Client::startConnect(size_t index)
 
 void Client::onConnected(Connection &c)
 {
-    if (m_o.mode == Mode::Http) {
+    if (m_o.mode == Mode::Upstream) {
+        sockaddr_in local{};
+        socklen_t len = sizeof local;
+        getsockname(c.fd, reinterpret_cast<sockaddr *>(&local), &len);
+        c.connectionJson = "{\"id\":" + std::to_string(c.slotKey + 1)
+            + ",\"subprotocol\":\"jsonrpc\",\"path\":\"/\",\"peer\":\"127.0.0.1:"
+            + std::to_string(ntohs(local.sin_port)) + "\",\"origin\":null,\"user\":null}";
+    }
+    if (m_o.mode == Mode::Http || m_o.mode == Mode::Upstream) {
         c.state = Connection::State::Open;
         --tally(c).inFlight;
         ++tally(c).open;
@@ -737,6 +759,25 @@ void Client::queueRequest(Connection &c)
     const uint64_t id = m_nextId++;
     if (m_o.mode == Mode::Http) {
         c.out += "GET " + m_o.path + " HTTP/1.1\r\nHost: " + m_o.host + ":" + std::to_string(m_o.port) + "\r\n\r\n";
+    } else if (m_o.mode == Mode::Upstream) {
+        char num[24];
+        const int n = std::snprintf(num, sizeof num, "%" PRIu64, id);
+        m_request.clear();
+        m_request += "{\"method\":\"";
+        m_request += m_o.method;
+        m_request += "\",\"params\":[";
+        m_request.append(num, size_t(n));
+        m_request += ",\"";
+        m_request += m_pad;
+        m_request += "\"],\"id\":";
+        m_request.append(num, size_t(n));
+        m_request += ",\"connection\":";
+        m_request += c.connectionJson;
+        m_request += '}';
+        c.out += "POST " + m_o.path + " HTTP/1.1\r\nHost: " + m_o.host + ":" + std::to_string(m_o.port)
+            + "\r\nContent-Type: application/json\r\nContent-Length: " + std::to_string(m_request.size())
+            + "\r\n\r\n";
+        c.out += m_request;
     } else {
         char num[24];
         const int n = std::snprintf(num, sizeof num, "%" PRIu64, id);
@@ -1032,12 +1073,21 @@ void Client::processHttp(Connection &c)
             return;
         const std::string_view body = data.substr(end + 4, bodyLen);
         c.inPos += end + 4 + bodyLen;
-        if (head.status != 200 || body.find("\"ok\"") == std::string_view::npos) {
-            error(c, "unexpected response " + std::to_string(head.status) + " " + std::string(body.substr(0, 100)));
-            return;
-        }
         if (c.pending.empty()) {
             error(c, "response without a request");
+            return;
+        }
+        if (m_o.mode == Mode::Upstream) {
+            // Replies come in request order (HTTP/1.1): the oldest request's.
+            const std::string expected = "[" + std::to_string(c.pending.front().id) + ",\"" + m_pad + "\"]";
+            Reply r;
+            if (head.status != 200 || !scanReply(body, r) || !r.error.empty() || r.result != expected) {
+                wrongReply(c, "unexpected upstream reply (expected result " + expected + "): "
+                               + std::to_string(head.status) + " " + std::string(body.substr(0, 200)));
+                return;
+            }
+        } else if (head.status != 200 || body.find("\"ok\"") == std::string_view::npos) {
+            error(c, "unexpected response " + std::to_string(head.status) + " " + std::string(body.substr(0, 100)));
             return;
         }
         const int64_t sent = c.pending.front().sentNs;
@@ -1165,7 +1215,7 @@ void Client::onReadable(size_t index)
         return;
     }
     if (c.state == Connection::State::Open || c.state == Connection::State::Closing) {
-        if (m_o.mode == Mode::Http)
+        if (m_o.mode == Mode::Http || m_o.mode == Mode::Upstream)
             processHttp(c);
         else
             processFrames(c);
@@ -1369,7 +1419,7 @@ int Client::run()
         Connection &c = m_conns[i];
         if (c.state != Connection::State::Open)
             continue;
-        if (m_o.mode != Mode::Http) {
+        if (m_o.mode != Mode::Http && m_o.mode != Mode::Upstream) {
             const char payload[2] = {char(0x03), char(0xE8)}; // 1000
             queueFrame(c, 0x8, std::string_view(payload, 2));
             flush(c);
@@ -1425,7 +1475,7 @@ int Client::run()
                 "\"window_s\":%.3f,\"messages\":%" PRIu64 ",\"msgs_per_s\":%.1f,\"p50_us\":%.1f,\"p90_us\":%.1f,"
                 "\"p99_us\":%.1f,\"max_us\":%.1f,\"sent\":%" PRIu64 ",\"received\":%" PRIu64
                 ",\"out_of_order\":%" PRIu64 ",\"dropped\":%d,%s\"errors\":%" PRIu64 ",\"first_error\":%s}\n",
-                m_o.mode == Mode::Http ? "http" : soak ? "soak" : "ws", jsonString(m_o.label).c_str(), m_o.conns,
+                m_o.mode == Mode::Http ? "http" : m_o.mode == Mode::Upstream ? "upstream" : soak ? "soak" : "ws", jsonString(m_o.label).c_str(), m_o.conns,
                 m_o.depth, connected, connectSeconds, window, m_stats.windowCount,
                 double(m_stats.windowCount) / window, p50, p90, p99, maxUs, m_stats.sent, m_stats.received,
                 m_stats.outOfOrder, m_main.dropped, soakFields.c_str(), m_stats.errors,
