@@ -4,7 +4,7 @@
 #
 #   fuzz/run.sh [seconds per target (60)] [target...]
 #
-# Targets: fuzz_requesthead fuzz_jsonrpc fuzz_dmrpc fuzz_catalog (default: all).
+# Targets: fuzz_requesthead fuzz_jsonrpc fuzz_dmrpc fuzz_catalog fuzz_httpreply (default: all).
 # Seeds: fuzz/corpus/<target>/ (read only); what the fuzzer finds goes to
 # build-fuzz/corpus/<target>/, crashes and leaks to build-fuzz/artifacts/.
 # Reproduce one: build-fuzz/fuzz/<target> <artifact file>
@@ -17,7 +17,7 @@ cd "$(dirname "$0")/.."
 SECONDS_PER_TARGET=${1:-60}
 [ $# -gt 0 ] && shift
 TARGETS=("$@")
-[ ${#TARGETS[@]} -eq 0 ] && TARGETS=(fuzz_requesthead fuzz_jsonrpc fuzz_dmrpc fuzz_catalog)
+[ ${#TARGETS[@]} -eq 0 ] && TARGETS=(fuzz_requesthead fuzz_jsonrpc fuzz_dmrpc fuzz_catalog fuzz_httpreply)
 BUILD_DIR=${BUILD_DIR:-build-fuzz}
 export CC=${CC:-clang-14} CXX=${CXX:-clang++-14}
 started=$(date +%s)
@@ -31,10 +31,10 @@ if [ "${SKIP_BUILD:-0}" != 1 ]; then
 fi
 built=$(date +%s)
 
-declare -A DICT=([fuzz_requesthead]=http [fuzz_jsonrpc]=json [fuzz_dmrpc]=json [fuzz_catalog]=catalog)
+declare -A DICT=([fuzz_httpreply]=http [fuzz_requesthead]=http [fuzz_jsonrpc]=json [fuzz_dmrpc]=json [fuzz_catalog]=catalog)
 # Request heads up to 20,000 bytes reach the 16 KiB cap (431); the sessions
 # stay fast with messages up to 2 KiB (a batch of hundreds of requests).
-declare -A MAXLEN=([fuzz_requesthead]=20000 [fuzz_jsonrpc]=2048 [fuzz_dmrpc]=2048 [fuzz_catalog]=4096)
+declare -A MAXLEN=([fuzz_httpreply]=8192 [fuzz_requesthead]=20000 [fuzz_jsonrpc]=2048 [fuzz_dmrpc]=2048 [fuzz_catalog]=4096)
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 # No allocation stacks while fuzzing: Qt is built without frame pointers, so
 # the fast unwinder records garbage frames, every malloc adds a new "unique"
