@@ -1,18 +1,9 @@
 #include "ws/textframewriter.h"
 
-#include <QSslSocket>
+#include "directsend.h"
+
 #include <QTcpSocket>
 #include <QtEndian>
-
-#ifdef Q_OS_UNIX
-#include <cerrno>
-#include <sys/socket.h>
-#include <sys/uio.h>
-#endif
-// A peer that is gone must give EPIPE, not SIGPIPE: MSG_NOSIGNAL (Linux, the BSDs).
-#if defined(Q_OS_UNIX) && defined(MSG_NOSIGNAL)
-#define SWITCHBOARD_DIRECT_SEND 1
-#endif
 
 namespace {
 constexpr quint8 OpcodeContinuation = 0x0;
@@ -21,11 +12,7 @@ constexpr quint8 OpcodeText = 0x1;
 
 TextFrameWriter::TextFrameWriter(QTcpSocket *socket)
     : m_socket(socket)
-#ifdef SWITCHBOARD_DIRECT_SEND
-    , m_direct(!qobject_cast<QSslSocket *>(socket))
-#else
-    , m_direct(false)
-#endif
+    , m_direct(DirectSend::supported(socket))
 {
 }
 
@@ -79,24 +66,5 @@ void TextFrameWriter::write(const QByteArray &utf8)
 
 qint64 TextFrameWriter::sendNow(const char *head, int headSize, const QByteArray &payload)
 {
-#ifdef SWITCHBOARD_DIRECT_SEND
-    const int descriptor = int(m_socket->socketDescriptor());
-    if (descriptor < 0)
-        return 0;
-    iovec parts[2] = {{const_cast<char *>(head), size_t(headSize)},
-                      {const_cast<char *>(payload.constData()), size_t(payload.size())}};
-    msghdr message{};
-    message.msg_iov = parts;
-    message.msg_iovlen = payload.isEmpty() ? 1 : 2;
-    ssize_t n;
-    do {
-        n = ::sendmsg(descriptor, &message, MSG_NOSIGNAL | MSG_DONTWAIT);
-    } while (n < 0 && errno == EINTR);
-    return n > 0 ? qint64(n) : 0;
-#else
-    Q_UNUSED(head);
-    Q_UNUSED(headSize);
-    Q_UNUSED(payload);
-    return 0;
-#endif
+    return DirectSend::send(m_socket, head, headSize, payload.constData(), payload.size());
 }
