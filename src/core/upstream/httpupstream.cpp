@@ -360,6 +360,11 @@ private:
         if (call->finished)
             return;
         call->finished = true;
+        // Calls mostly finish in the order they started: drop the finished
+        // ones from the front now, so a long timeout does not keep every
+        // call of that span alive until the timer fires.
+        while (!m_byDeadline.empty() && m_byDeadline.front()->finished)
+            m_byDeadline.pop_front();
         if (call->sentAt != Clock::time_point())
             reply.upstreamNs = nsSince(call->sentAt);
         m_shared->count(reply);
