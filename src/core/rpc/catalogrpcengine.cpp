@@ -251,7 +251,7 @@ CallOutcome CatalogRpcEngine::callUpstream(const Binding &binding, const CallCon
 {
     using Clock = std::chrono::steady_clock;
     const QString upstreamName = binding.upstream->name();
-    const auto failure = [&upstreamName](const QString &reason) {
+    const auto failure = [upstreamName](const QString &reason) {
         return RpcError{-32603, QStringLiteral("Internal error"),
                         QJsonObject{{"reason", reason}, {"upstream", upstreamName}}, QString()};
     };
