@@ -10,6 +10,8 @@
 #include <QLocale>
 #include <QStyle>
 
+#include <algorithm>
+
 namespace {
 bool isNumeric(int column)
 {
@@ -58,6 +60,12 @@ bool MethodsModel::sameCell(const MethodStatus &a, const MethodStatus &b, int co
 QString MethodsModel::upstreamOf(const MethodStatus &status)
 {
     return status.servedBy.startsWith(UpstreamPrefix) ? status.servedBy.mid(UpstreamPrefix.size()) : QString();
+}
+
+bool MethodsModel::hasUpstreamMethods() const
+{
+    return std::any_of(m_rows.cbegin(), m_rows.cend(),
+                       [](const MethodStatus &m) { return !upstreamOf(m).isEmpty(); });
 }
 
 void MethodsModel::setUpstreamHealth(UpstreamHealth *health)

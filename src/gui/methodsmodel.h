@@ -30,7 +30,6 @@ public:
         Method,
         State,
         ServedBy,
-        Description,
         Calls,
         Refusals,
         Errors,
@@ -38,6 +37,7 @@ public:
         UpstreamCalls,
         UpstreamFailures,
         MeanUpstream,
+        Description, // last: it takes the room that is left
         ColumnCount
     };
     enum Role {
@@ -58,6 +58,8 @@ public:
     // "orders" for a method served by "upstream orders"; empty otherwise.
     static QString upstreamOf(const MethodStatus &status);
     bool isFailing(int row) const { return m_marks.at(row).failing; }
+    // Whether any method is served by an upstream.
+    bool hasUpstreamMethods() const;
     // Re-reads switches and counters.
     void refresh();
     int rowOf(const QString &method) const;

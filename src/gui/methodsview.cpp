@@ -38,13 +38,17 @@ MethodsView::MethodsView(MethodsModel *model, CatalogRpcEngine *engine, QWidget 
     header->resizeSection(MethodsModel::Method, width(QStringLiteral("rpc.discover__")));
     header->resizeSection(MethodsModel::State, width(QStringLiteral("On/off")));
     header->resizeSection(MethodsModel::ServedBy, width(QStringLiteral("upstream orders__")));
-    header->setSectionResizeMode(MethodsModel::Description, QHeaderView::Stretch);
+    header->setStretchLastSection(true); // the description
     for (int c : {MethodsModel::Calls, MethodsModel::Refusals, MethodsModel::Errors})
         header->resizeSection(c, width(QStringLiteral("1,000,000")));
     header->resizeSection(MethodsModel::MeanLatency, width(QStringLiteral("Mean latency (ms)")));
     header->resizeSection(MethodsModel::UpstreamCalls, width(QStringLiteral("Upstream calls")));
     header->resizeSection(MethodsModel::UpstreamFailures, width(QStringLiteral("Upstream failures")));
     header->resizeSection(MethodsModel::MeanUpstream, width(QStringLiteral("Mean upstream (ms)")));
+    // A catalog without upstreams: their columns stay out of the way (the
+    // column chooser shows them; a saved header state wins).
+    for (int c : {MethodsModel::UpstreamCalls, MethodsModel::UpstreamFailures, MethodsModel::MeanUpstream})
+        header->setSectionHidden(c, !model->hasUpstreamMethods());
     table->verticalHeader()->setDefaultSectionSize(fm.height() + 8);
     m_ui->splitter->setStretchFactor(0, 3);
     m_ui->splitter->setStretchFactor(1, 1);

@@ -23,6 +23,7 @@
 
 #include <QAbstractItemModelTester>
 #include <QFile>
+#include <QHeaderView>
 #include <QJsonArray>
 #include <QLocale>
 #include <QTabWidget>
@@ -361,6 +362,9 @@ private slots:
         QCOMPARE(window->methodsView()->table()->model()->headerData(MethodsModel::ServedBy, Qt::Horizontal)
                      .toString(),
                  QStringLiteral("Served by"));
+        for (int column : {MethodsModel::ServedBy, MethodsModel::UpstreamCalls, MethodsModel::UpstreamFailures,
+                           MethodsModel::MeanUpstream})
+            QVERIFY(!window->methodsView()->table()->horizontalHeader()->isSectionHidden(column));
 
         // An unreachable upstream: the server bar says so, and the Methods tab.
         QVERIFY(client.call("stock.check").contains("error"));
