@@ -22,11 +22,13 @@
 #include "trafficmodel.h"
 #include "trafficview.h"
 #include "trayicon.h"
+#include "upstreamhealth.h"
 
 #include <QApplication>
 #include <QCloseEvent>
 #include <QDockWidget>
 #include <QMessageBox>
+#include <QStyle>
 #include <QTimer>
 
 MainWindow::MainWindow(Switchboard *server, DashboardSettings *settings, QWidget *parent)
@@ -95,10 +97,15 @@ MainWindow::MainWindow(ServerHost *host, TrafficLog *traffic, CatalogRpcEngine *
         });
     }
     if (engine) {
+        // Before the methods model: both follow the monitor's tick, this first.
+        m_upstreamHealth = new UpstreamHealth(engine->upstreams(), m_monitor, this);
         m_methodsModel = new MethodsModel(engine->methods(), m_monitor, this);
+        m_methodsModel->setUpstreamHealth(m_upstreamHealth);
         m_methodsView = new MethodsView(m_methodsModel, engine, this);
         connect(m_methodsView, &MethodsView::statusMessage, this, showStatus);
         addView(m_methodsView, PaletteIconEngine::icon(QStringLiteral("methods")), tr("Methods"));
+        connect(m_upstreamHealth, &UpstreamHealth::refreshed, this, &MainWindow::onUpstreamsRefreshed);
+        onUpstreamsRefreshed();
     }
     addView(m_refusedView, PaletteIconEngine::icon(QStringLiteral("refused")), tr("Refused Handshakes"));
 
@@ -195,6 +202,23 @@ void MainWindow::onPolled()
     m_ui->serverBar->showConnectionCount(connections);
     if (m_tray)
         m_tray->setConnectionCount(connections);
+}
+
+void MainWindow::onUpstreamsRefreshed()
+{
+    const QString warning = m_upstreamHealth->warningText();
+    if (warning != m_ui->serverBar->upstreamWarningText())
+        m_ui->serverBar->showUpstreamWarning(warning);
+    const bool failing = !warning.isEmpty();
+    if (failing == m_upstreamFailing)
+        return;
+    m_upstreamFailing = failing;
+    const int tab = m_ui->viewTabs->indexOf(m_methodsView);
+    if (tab < 0)
+        return;
+    m_ui->viewTabs->setTabIcon(tab, failing ? style()->standardIcon(QStyle::SP_MessageBoxWarning)
+                                            : PaletteIconEngine::icon(QStringLiteral("methods")));
+    m_ui->viewTabs->setTabToolTip(tab, failing ? tr("An upstream is failing: the marked methods say how") : QString());
 }
 
 void MainWindow::onServerStateChanged()

@@ -25,12 +25,14 @@ class TrafficLog;
 class TrafficModel;
 class TrafficView;
 class TrayIcon;
+class UpstreamHealth;
 class QDockWidget;
 class QTabWidget;
 
 // The dashboard window over a ServerHost: the server bar on top, the views
 // as tabs (Connections, Refused handshakes; over a whole Switchboard also
-// Traffic and Methods), the rate chart as a dock (addPanel() for more),
+// Traffic and Methods, with a warning in the server bar and on the Methods
+// tab while an upstream is failing), the rate chart as a dock (addPanel() for more),
 // a tray icon when the desktop has a tray. One ConnectionMonitor is the
 // refresh clock of every view (10 Hz); nothing here waits for the server.
 //
@@ -73,6 +75,8 @@ public:
     TrafficView *trafficView() const { return m_trafficView; }
     MethodsModel *methodsModel() const { return m_methodsModel; }
     MethodsView *methodsView() const { return m_methodsView; }
+    // The catalog's upstreams, re-read on every tick; null without an engine.
+    UpstreamHealth *upstreamHealth() const { return m_upstreamHealth; }
     TrayIcon *trayIcon() const { return m_tray; } // null without a system tray
 
     void saveSettings();
@@ -96,6 +100,7 @@ private:
                QWidget *parent);
     bool restoreSettings(); // false when there was no saved window state
     void onPolled();
+    void onUpstreamsRefreshed();
     void onServerStateChanged();
     void focusSearch();
     void finishShutdown();
@@ -115,6 +120,8 @@ private:
     TrafficView *m_trafficView = nullptr;
     MethodsModel *m_methodsModel = nullptr;
     MethodsView *m_methodsView = nullptr;
+    UpstreamHealth *m_upstreamHealth = nullptr;
+    bool m_upstreamFailing = false;
     TrayIcon *m_tray = nullptr;
     QDockWidget *m_firstRunDock = nullptr;
     QString m_savedView;

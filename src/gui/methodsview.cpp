@@ -37,10 +37,18 @@ MethodsView::MethodsView(MethodsModel *model, CatalogRpcEngine *engine, QWidget 
     QHeaderView *header = table->horizontalHeader();
     header->resizeSection(MethodsModel::Method, width(QStringLiteral("rpc.discover__")));
     header->resizeSection(MethodsModel::State, width(QStringLiteral("On/off")));
-    header->setSectionResizeMode(MethodsModel::Description, QHeaderView::Stretch);
+    header->resizeSection(MethodsModel::ServedBy, width(QStringLiteral("upstream orders__")));
+    header->setStretchLastSection(true); // the description
     for (int c : {MethodsModel::Calls, MethodsModel::Refusals, MethodsModel::Errors})
         header->resizeSection(c, width(QStringLiteral("1,000,000")));
     header->resizeSection(MethodsModel::MeanLatency, width(QStringLiteral("Mean latency (ms)")));
+    header->resizeSection(MethodsModel::UpstreamCalls, width(QStringLiteral("Upstream calls")));
+    header->resizeSection(MethodsModel::UpstreamFailures, width(QStringLiteral("Upstream failures")));
+    header->resizeSection(MethodsModel::MeanUpstream, width(QStringLiteral("Mean upstream (ms)")));
+    // A catalog without upstreams: their columns stay out of the way (the
+    // column chooser shows them; a saved header state wins).
+    for (int c : {MethodsModel::UpstreamCalls, MethodsModel::UpstreamFailures, MethodsModel::MeanUpstream})
+        header->setSectionHidden(c, !model->hasUpstreamMethods());
     table->verticalHeader()->setDefaultSectionSize(fm.height() + 8);
     m_ui->splitter->setStretchFactor(0, 3);
     m_ui->splitter->setStretchFactor(1, 1);
@@ -134,13 +142,16 @@ void MethodsView::focusSearch()
 void MethodsView::saveSettings(DashboardSettings &settings) const
 {
     settings.setHeaderState(viewKey(), m_ui->table->horizontalHeader()->saveState());
+    settings.setFilter(viewKey(), QStringLiteral("columns"), QString::number(MethodsModel::ColumnCount));
     settings.setSearchText(viewKey(), m_ui->searchEdit->text());
 }
 
 void MethodsView::restoreSettings(const DashboardSettings &settings)
 {
+    // A header saved with other columns would put widths and order on the wrong ones.
     const QByteArray header = settings.headerState(viewKey());
-    if (!header.isEmpty())
+    if (!header.isEmpty()
+        && settings.filter(viewKey(), QStringLiteral("columns")).toInt() == MethodsModel::ColumnCount)
         m_ui->table->horizontalHeader()->restoreState(header);
     m_ui->searchEdit->setText(settings.searchText(viewKey()));
 }

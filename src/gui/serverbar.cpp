@@ -7,8 +7,9 @@
 #include "serverhost.h"
 
 #include <QAction>
+#include <QApplication>
 #include <QClipboard>
-#include <QGuiApplication>
+#include <QStyle>
 
 ServerBar::ServerBar(QWidget *parent)
     : QFrame(parent)
@@ -55,6 +56,11 @@ ServerBar::ServerBar(QWidget *parent)
 
     m_ui->restartButton->setDefaultAction(m_restart);
     m_ui->startStopButton->setDefaultAction(m_start);
+
+    m_ui->upstreamWarningIcon->setPixmap(
+        style()->standardIcon(QStyle::SP_MessageBoxWarning).pixmap(QSize(16, 16), devicePixelRatioF()));
+    m_ui->upstreamWarningLabel->setStyleSheet(QStringLiteral("color: #c62828; font-weight: bold;"));
+    showUpstreamWarning(QString());
 
     m_uptimeTimer.setInterval(1000);
     connect(&m_uptimeTimer, &QTimer::timeout, this, &ServerBar::updateUptime);
@@ -238,4 +244,21 @@ void ServerBar::showRates(double messagesInPerSecond, double messagesOutPerSecon
 {
     m_ui->inRateValue->setText(DisplayFormat::rate(messagesInPerSecond));
     m_ui->outRateValue->setText(DisplayFormat::rate(messagesOutPerSecond));
+}
+
+void ServerBar::showUpstreamWarning(const QString &text)
+{
+    const bool wasShown = !m_upstreamWarning.isEmpty();
+    m_upstreamWarning = text;
+    m_ui->upstreamWarningLabel->setText(text);
+    for (QWidget *w : {static_cast<QWidget *>(m_ui->upstreamWarningLine), static_cast<QWidget *>(m_ui->upstreamWarningIcon),
+                       static_cast<QWidget *>(m_ui->upstreamWarningLabel)})
+        w->setHidden(text.isEmpty());
+    if (wasShown != !text.isEmpty())
+        emit statusMessage(text.isEmpty() ? tr("Upstreams answer again") : tr("Failing: %1").arg(text));
+}
+
+bool ServerBar::isUpstreamWarningShown() const
+{
+    return !m_ui->upstreamWarningLabel->isHidden();
 }

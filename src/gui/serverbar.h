@@ -17,7 +17,8 @@ class QAction;
 
 // The strip at the top of the window: state of the server, the addresses it
 // listens on (selectable, with Copy), TLS, uptime, connection count, messages
-// per second in and out, Start/Stop, and Restart on another port. It drives
+// per second in and out, a warning while an upstream is failing,
+// Start/Stop, and Restart on another port. It drives
 // ServerHost with its asynchronous calls only and follows its signals.
 class ServerBar : public QFrame
 {
@@ -49,6 +50,11 @@ public:
 
     void showConnectionCount(int connections);
     void showRates(double messagesInPerSecond, double messagesOutPerSecond);
+    // A warning about failing upstreams ("upstream orders: timeout 3 s ago"),
+    // with a warning icon; empty hides it.
+    void showUpstreamWarning(const QString &text);
+    QString upstreamWarningText() const { return m_upstreamWarning; }
+    bool isUpstreamWarningShown() const;
 
 signals:
     void stateChanged(ServerBar::State state);
@@ -66,6 +72,7 @@ private:
     ServerHost *m_host = nullptr;
     State m_state = State::Stopped;
     QString m_error;
+    QString m_upstreamWarning;
     std::optional<int> m_pendingRestartPort;
     QElapsedTimer m_uptime;
     QTimer m_uptimeTimer;

@@ -33,7 +33,8 @@ bool isRequest(const TrafficEvent &e)
 
 bool isNumeric(int column)
 {
-    return column == TrafficModel::Connection || column == TrafficModel::Latency || column == TrafficModel::Size;
+    return column == TrafficModel::Connection || column == TrafficModel::Latency || column == TrafficModel::Upstream
+        || column == TrafficModel::Size;
 }
 
 bool refused(TrafficEvent::Verdict v)
@@ -161,9 +162,11 @@ int TrafficModel::fetch()
             if (inBatch != incoming.begin() + qsizetype(i) && inBatch->event.id == requestId) {
                 inBatch->linkedId = e.id;
                 inBatch->replyLatencyUs = e.latencyUs;
+                inBatch->replyUpstreamUs = e.upstreamUs;
             } else if (Row *old = rowForId(requestId)) {
                 old->linkedId = e.id;
                 old->replyLatencyUs = e.latencyUs;
+                old->replyUpstreamUs = e.upstreamUs;
                 linkedOld.push_back(rowOfEvent(requestId));
             } else {
                 row.linkedId = 0; // the request is gone already
@@ -214,11 +217,11 @@ int TrafficModel::fetch()
     }
     endInsertRows();
 
-    // Replies that arrived a tick after their request: its latency cell.
+    // Replies that arrived a tick after their request: its latency cells.
     std::sort(linkedOld.begin(), linkedOld.end());
     for (int row : linkedOld) {
         if (row >= 0 && row < first)
-            emit dataChanged(index(row, Latency), index(row, Latency));
+            emit dataChanged(index(row, Latency), index(row, Upstream));
     }
     emit fetched(count);
     return count;
@@ -321,10 +324,21 @@ QString TrafficModel::latencyText(qint64 latencyUs)
     return tr("%1 ms").arg(QLocale().toString(ms, 'f', ms < 10 ? 2 : 1));
 }
 
+qint64 TrafficModel::upstreamUsAt(int row) const
+{
+    const Row &r = m_rows[size_t(row)];
+    return r.event.upstreamUs >= 0 ? r.event.upstreamUs : r.replyUpstreamUs;
+}
+
 QString TrafficModel::verdictText(const TrafficEvent &e)
 {
-    const QString name = TrafficEvent::verdictName(e.verdict);
-    if (e.verdict == TrafficEvent::Verdict::Accepted || e.reason.isEmpty())
+    const QString name = e.verdict == TrafficEvent::Verdict::ErrorResult ? tr("error from handler")
+                                                                           : QString(TrafficEvent::verdictName(e.verdict));
+    if (e.reason.isEmpty())
+        return name;
+    // Accepted: only what served it ("upstream orders"; built-ins say nothing).
+    if (e.verdict == TrafficEvent::Verdict::Accepted && !e.reason.startsWith(QLatin1String("upstream "))
+        && !e.reason.startsWith(QLatin1String("plugin ")))
         return name;
     return tr("%1: %2").arg(name, e.reason);
 }
@@ -349,6 +363,7 @@ QVariant TrafficModel::data(const QModelIndex &index, int role) const
         case RequestId: return QString::fromUtf8(e.requestId);
         case Verdict: return verdictText(e);
         case Latency: return latencyText(e.latencyUs >= 0 ? e.latencyUs : row.replyLatencyUs);
+        case Upstream: return latencyText(e.upstreamUs >= 0 ? e.upstreamUs : row.replyUpstreamUs);
         case Size: return DisplayFormat::bytes(quint64(std::max<qint64>(0, e.size)));
         case Payload: return payloadPreview(e.payload);
         }
@@ -358,12 +373,21 @@ QVariant TrafficModel::data(const QModelIndex &index, int role) const
         case Time:
             return DisplayFormat::preciseTime(QDateTime::fromMSecsSinceEpoch(e.timeMs));
         case Verdict:
+            if (e.verdict == TrafficEvent::Verdict::ErrorResult)
+                return tr("The handler (%1) answered with an error of its own, passed to the client as it was")
+                    .arg(e.reason.isEmpty() ? tr("built-in") : e.reason);
             return e.reason.isEmpty() ? QVariant() : QVariant(e.reason);
         case Latency:
             if (e.latencyUs >= 0)
                 return tr("Request to reply: %1 µs").arg(e.latencyUs);
             if (row.replyLatencyUs >= 0)
                 return tr("Request to reply (shown on the reply too): %1 µs").arg(row.replyLatencyUs);
+            break;
+        case Upstream:
+            if (e.upstreamUs >= 0)
+                return tr("Waiting for the upstream: %1 µs").arg(e.upstreamUs);
+            if (row.replyUpstreamUs >= 0)
+                return tr("Waiting for the upstream (shown on the reply too): %1 µs").arg(row.replyUpstreamUs);
             break;
         case Size:
             return e.truncated ? tr("%1 bytes (payload kept: %2 bytes)").arg(e.size).arg(e.payload.size())
@@ -408,6 +432,7 @@ QVariant TrafficModel::headerData(int section, Qt::Orientation orientation, int 
         case RequestId: return tr("Id");
         case Verdict: return tr("Verdict");
         case Latency: return tr("Latency");
+        case Upstream: return tr("Upstream");
         case Size: return tr("Size");
         case Payload: return tr("Payload");
         }
@@ -421,8 +446,11 @@ QVariant TrafficModel::headerData(int section, Qt::Orientation orientation, int 
         case Subprotocol: return tr("The connection's subprotocol");
         case Method: return tr("The method called (on replies: the request's method)");
         case RequestId: return tr("The request id as the client wrote it (JSON)");
-        case Verdict: return tr("Accepted, or refused and why (which validator)");
+        case Verdict: return tr("Accepted, or refused and why (which validator); for upstream methods, which "
+                                "upstream and how it failed; \"error from handler\": the handler's own error reply");
         case Latency: return tr("From the request's arrival to its reply");
+        case Upstream: return tr("Of the latency, the time waiting for the HTTP upstream that serves the method; "
+                                 "empty when no upstream was asked");
         case Size: return tr("Size of the message on the wire");
         case Payload: return tr("The message; select the row for all of it");
         }

@@ -25,8 +25,8 @@ class ConnectionMonitor;
 // (docs/PERFORMANCE-GUI.md).
 //
 // Requests and their replies are linked by (connection, request id): a
-// request row knows its reply and shows the reply's latency, a reply knows
-// its request.
+// request row knows its reply and shows the reply's latency (and upstream
+// time), a reply knows its request.
 //
 // Paused, the model stops fetching: pendingCount() says how many events
 // arrived meanwhile; resuming catches up, as far as the log still holds them.
@@ -44,6 +44,7 @@ public:
         RequestId,
         Verdict,
         Latency,
+        Upstream, // of the latency, the time waiting for an HTTP upstream
         Size,
         Payload,
         ColumnCount
@@ -102,7 +103,11 @@ public:
     // "in", "out" or "server" (translated), as the Direction column shows it.
     static QString directionText(TrafficEvent::Direction direction);
     static QString latencyText(qint64 latencyUs);
+    // "accepted", "accepted: upstream orders", "handler-failed: upstream orders: timeout", "error from
+    // handler: upstream orders" (the handler answered with an error of its own).
     static QString verdictText(const TrafficEvent &event);
+    // The event's upstream time, or on a request its reply's; -1: none.
+    qint64 upstreamUsAt(int row) const;
 
 signals:
     void droppedCountChanged(quint64 dropped);
@@ -118,6 +123,7 @@ private:
         TrafficEvent event;
         quint64 linkedId = 0;
         qint64 replyLatencyUs = -1; // on requests: the linked reply's latency
+        qint64 replyUpstreamUs = -1; // on requests: the linked reply's upstream time
     };
     struct PendingKey
     {

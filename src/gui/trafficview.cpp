@@ -28,6 +28,7 @@ const QString MethodFilter = QStringLiteral("method");
 const QString DirectionFilter = QStringLiteral("direction");
 const QString VerdictFilter = QStringLiteral("verdict");
 const QString SplitterState = QStringLiteral("splitter");
+const QString Columns = QStringLiteral("columns");
 constexpr int MaxLinkedSelection = 200; // rows whose partners are added to a selection
 } // namespace
 
@@ -63,6 +64,7 @@ TrafficView::TrafficView(TrafficModel *model, QWidget *parent)
     header->resizeSection(TrafficModel::RequestId, width(QStringLiteral("\"abc-123\"")));
     header->resizeSection(TrafficModel::Verdict, width(QStringLiteral("disabled: method disabled")));
     header->resizeSection(TrafficModel::Latency, width(QStringLiteral("00.00 ms")));
+    header->resizeSection(TrafficModel::Upstream, width(QStringLiteral("Upstream")));
     header->resizeSection(TrafficModel::Size, width(QStringLiteral("999 bytes")));
 
     QFont mono = QFontDatabase::systemFont(QFontDatabase::FixedFont);
@@ -83,6 +85,7 @@ TrafficView::TrafficView(TrafficModel *model, QWidget *parent)
     m_ui->verdictCombo->addItem(tr("Invalid params"), QStringLiteral("invalid-params"));
     m_ui->verdictCombo->addItem(tr("Refused by a policy"), QStringLiteral("refused"));
     m_ui->verdictCombo->addItem(tr("Handler failed"), QStringLiteral("handler-failed"));
+    m_ui->verdictCombo->addItem(tr("Error from handler"), QStringLiteral("error-result"));
     m_ui->verdictCombo->addItem(tr("Parse error"), QStringLiteral("parse-error"));
     m_ui->verdictCombo->addItem(tr("Invalid request"), QStringLiteral("invalid-request"));
     m_ui->methodCombo->addItem(tr("All methods"), QString());
@@ -253,6 +256,11 @@ void TrafficView::onCurrentChanged()
     showDetail(current.isValid() ? m_proxy->mapToSource(current).row() : -1);
 }
 
+QString TrafficView::detailHeaderText() const
+{
+    return m_ui->detailHeader->text();
+}
+
 QString TrafficView::detailText() const
 {
     return m_ui->detailText->toPlainText();
@@ -291,6 +299,9 @@ void TrafficView::showDetail(int sourceRow)
     }
     if (e.latencyUs >= 0)
         parts << tr("latency %1").arg(TrafficModel::latencyText(e.latencyUs));
+    const qint64 upstreamUs = m_model->upstreamUsAt(sourceRow);
+    if (upstreamUs >= 0)
+        parts << tr("upstream %1 (%2 µs)").arg(TrafficModel::latencyText(upstreamUs)).arg(upstreamUs);
     m_ui->detailHeader->setText(parts.join(QStringLiteral(" · ")));
     m_ui->detailText->setPlainText(formatPayload(e.payload, e.truncated));
 }
@@ -394,6 +405,7 @@ void TrafficView::focusSearch()
 void TrafficView::saveSettings(DashboardSettings &settings) const
 {
     settings.setHeaderState(viewKey(), m_ui->table->horizontalHeader()->saveState());
+    settings.setFilter(viewKey(), Columns, QString::number(TrafficModel::ColumnCount));
     settings.setSearchText(viewKey(), m_ui->searchEdit->text());
     settings.setFilter(viewKey(), MethodFilter, m_ui->methodCombo->currentData().toString());
     settings.setFilter(viewKey(), DirectionFilter, QString::number(m_ui->directionCombo->currentIndex()));
@@ -403,8 +415,9 @@ void TrafficView::saveSettings(DashboardSettings &settings) const
 
 void TrafficView::restoreSettings(const DashboardSettings &settings)
 {
+    // A header saved with other columns would put widths and order on the wrong ones.
     const QByteArray header = settings.headerState(viewKey());
-    if (!header.isEmpty())
+    if (!header.isEmpty() && settings.filter(viewKey(), Columns).toInt() == TrafficModel::ColumnCount)
         m_ui->table->horizontalHeader()->restoreState(header);
     m_ui->searchEdit->setText(settings.searchText(viewKey()));
     setMethodFilter(settings.filter(viewKey(), MethodFilter));

@@ -47,6 +47,8 @@ public:
     // The event shown in the detail pane; 0: none.
     quint64 detailEventId() const { return m_detailId; }
     QString detailText() const;
+    // The line above it: id, time, connection, verdict, latency, upstream time.
+    QString detailHeaderText() const;
 
     // Writes the rows that pass the filters, oldest first, as JSON Lines
     // (QSaveFile: all or nothing). Returns the rows written, -1 on failure.

@@ -131,6 +131,11 @@ private slots:
                 row = r;
         }
         QVERIFY(row >= 0);
+        // The bundled catalog has built-ins only: no upstream columns shown.
+        QCOMPARE(table->model()->index(row, MethodsModel::ServedBy).data().toString(), QStringLiteral("builtin"));
+        QVERIFY(table->horizontalHeader()->isSectionHidden(MethodsModel::UpstreamCalls));
+        QVERIFY(table->horizontalHeader()->isSectionHidden(MethodsModel::MeanUpstream));
+        QVERIFY(!table->horizontalHeader()->isSectionHidden(MethodsModel::ServedBy));
         const QModelIndex echo = table->model()->index(row, MethodsModel::Method);
         QTRY_COMPARE(table->model()->index(row, MethodsModel::Calls).data().toString(), QStringLiteral("1"));
 
