@@ -118,7 +118,7 @@ bool ServerConfig::applyJson(const QJsonObject &json, QString *error)
 {
     static const QStringList knownKeys = {
         "host", "port", "wsPort", "token", "clientToken", "allowedOrigins", "catalog",
-        "plugins", "tls", "workerThreads", "limits", "validators", "validatorSettings", "stateFile",
+        "plugins", "tls", "workerThreads", "limits", "validators", "validatorSettings", "handlerSettings", "stateFile",
         "defaultSubprotocol", "resonanceCompat"};
     for (auto it = json.begin(); it != json.end(); ++it) {
         if (!knownKeys.contains(it.key())) {
@@ -165,6 +165,13 @@ bool ServerConfig::applyJson(const QJsonObject &json, QString *error)
             return false;
         }
         validatorSettings = json.value("validatorSettings").toObject();
+    }
+    if (json.contains("handlerSettings")) {
+        if (!json.value("handlerSettings").isObject()) {
+            *error = typeError("handlerSettings", "an object keyed by handler plugin name");
+            return false;
+        }
+        handlerSettings = json.value("handlerSettings").toObject();
     }
 
     if (json.contains("allowedOrigins")) {
@@ -309,6 +316,8 @@ QJsonObject ServerConfig::toJson() const
         json.insert("validators", QJsonArray::fromStringList(validatorOrder));
     if (!validatorSettings.isEmpty())
         json.insert("validatorSettings", validatorSettings);
+    if (!handlerSettings.isEmpty())
+        json.insert("handlerSettings", handlerSettings);
     if (!stateFile.isEmpty())
         json.insert("stateFile", stateFile);
     if (!defaultSubprotocol.isEmpty())

@@ -34,6 +34,7 @@ struct ServerConfig
     QString pluginsDir;
     QStringList validatorOrder;      // names of validators in force, in order; empty: all, catalog first
     QJsonObject validatorSettings;   // validator name → its own settings object
+    QJsonObject handlerSettings;     // handler plugin name → its own settings object (read at start)
     QString stateFile;               // where method on/off switches persist; empty: QSettings default
     QString tlsCertificateFile;      // both set: the listeners speak TLS (https/wss)
     QString tlsKeyFile;

@@ -311,7 +311,7 @@ std::shared_ptr<MethodValidator> TestMethodsChain::loadRateLimit()
         return nullptr;
     }
     for (const LoadedValidatorPlugin &p : plugins) {
-        if (p.validator->name() == QLatin1String("ratelimit"))
+        if (p.validator && p.validator->name() == QLatin1String("ratelimit"))
             return p.validator;
     }
     return nullptr;
@@ -323,8 +323,13 @@ void TestMethodsChain::builtPluginLoads()
     QString error;
     QVERIFY2(ValidatorPluginLoader::loadDirectory(QStringLiteral(SWITCHBOARD_PLUGINS_DIR), &plugins, &error),
              qPrintable(error));
-    QCOMPARE(plugins.size(), 1);
-    const LoadedValidatorPlugin &p = plugins.first();
+    // The built plugins: the kv handler plugin and the ratelimit validator,
+    // in file-name order; each is of one kind only.
+    QCOMPARE(plugins.size(), 2);
+    QVERIFY(plugins.first().file.contains("switchboard_kv"));
+    QVERIFY(plugins.first().handler && !plugins.first().validator);
+    const LoadedValidatorPlugin &p = plugins.at(1);
+    QVERIFY(!p.handler);
     QCOMPARE(p.validator->name(), QString("ratelimit"));
     QCOMPARE(p.metaData.value("name").toString(), QString("ratelimit"));
     QVERIFY(p.file.endsWith(".so") || p.file.endsWith(".dll") || p.file.endsWith(".dylib"));
@@ -411,7 +416,8 @@ void TestMethodsChain::wrongIidPlugin()
     QString error;
     QVERIFY(!ValidatorPluginLoader::loadDirectory(QStringLiteral(WRONG_IID_PLUGIN_DIR), &plugins, &error));
     QVERIFY2(error.contains("switchboard_test_wrongiid")
-                 && error.contains("implements \"org.example.NotAValidator/1.0\", not \"org.switchboard.MethodValidator/1.0\""),
+                 && error.contains("implements \"org.example.NotAValidator/1.0\", not "
+                                   "\"org.switchboard.MethodValidator/1.0\" or \"org.switchboard.MethodHandler/1.0\""),
              qPrintable(error));
 }
 

@@ -10,12 +10,18 @@
 #include "serverconfig.h"
 #include "topichub.h"
 #include "upstream/httpupstream.h"
+#include "upstream/methodhandlerplugin.h"
 #include "validatorchain.h"
 
+#include <QCoreApplication>
 #include <QObject>
+#include <QPointer>
+#include <QThread>
 
+#include <algorithm>
 #include <chrono>
 #include <exception>
+#include <optional>
 
 namespace {
 
@@ -40,6 +46,47 @@ QStringList effectiveOrder(const QStringList &order)
     return QStringList{CatalogValidator::validatorName()} + order;
 }
 
+QString loadedNames(const QStringList &names)
+{
+    return names.isEmpty() ? QStringLiteral("none") : names.join(QLatin1String(", "));
+}
+
+// A QObject living on the calling thread, where answers of handler plugins
+// given from elsewhere (or later) are posted. One per thread, freed with it.
+QObject *postTargetForThisThread()
+{
+    static thread_local QPointer<QObject> target;
+    if (!target) {
+        target = new QObject;
+        QThread *thread = QThread::currentThread();
+        if (QCoreApplication::instance() && thread != QCoreApplication::instance()->thread())
+            QObject::connect(thread, &QThread::finished, target.data(), &QObject::deleteLater);
+    }
+    return target.data();
+}
+
+CallOutcome outcomeOf(HandlerReply::Answer answer, const QString &servedBy)
+{
+    CallOutcome outcome;
+    outcome.servedBy = servedBy;
+    switch (answer.kind) {
+    case HandlerReply::Answer::Kind::Result:
+        outcome.result = answer.result.isUndefined() ? QJsonValue(QJsonValue::Null) : answer.result;
+        break;
+    case HandlerReply::Answer::Kind::Error:
+        outcome.verdict = CallOutcome::Verdict::ErrorResult;
+        outcome.error = std::move(answer.error);
+        outcome.error.refusedBy.clear();
+        break;
+    case HandlerReply::Answer::Kind::Failure:
+        outcome.verdict = CallOutcome::Verdict::HandlerFailed;
+        outcome.error = std::move(answer.error);
+        outcome.error.refusedBy.clear();
+        break;
+    }
+    return outcome;
+}
+
 } // namespace
 
 CatalogRpcEngine::CatalogRpcEngine() = default;
@@ -60,7 +107,7 @@ std::unique_ptr<CatalogRpcEngine> CatalogRpcEngine::create(const ServerConfig &c
 
     std::unique_ptr<CatalogRpcEngine> engine(new CatalogRpcEngine);
     engine->m_catalog = std::make_shared<const MethodCatalog>(std::move(*catalog));
-    engine->m_registry = std::make_unique<MethodRegistry>(*engine->m_catalog, config.stateFile);
+    engine->m_registry = std::make_shared<MethodRegistry>(*engine->m_catalog, config.stateFile);
     engine->m_topics = std::make_unique<TopicHub>();
     engine->m_catalogValidator = std::make_shared<CatalogValidator>(engine->m_catalog, engine->m_registry.get());
 
@@ -68,10 +115,17 @@ std::unique_ptr<CatalogRpcEngine> CatalogRpcEngine::create(const ServerConfig &c
         engine->m_topics.get(), connections, engine->m_catalog.get(), engine->m_registry.get());
     for (auto it = extraHandlers.begin(); it != extraHandlers.end(); ++it)
         builtins.insert(it.key(), it.value());
+    // One loading of the plugins directory serves both kinds: handler
+    // plugins must be there before the methods are bound to them.
+    QList<LoadedValidatorPlugin> plugins;
+    if (!config.pluginsDir.isEmpty() && !ValidatorPluginLoader::loadDirectory(config.pluginsDir, &plugins, error))
+        return nullptr;
+    if (!engine->configureHandlers(plugins, config.handlerSettings, error))
+        return nullptr;
     if (!engine->bind(builtins, error))
         return nullptr;
 
-    if (!engine->buildChain(config, error))
+    if (!engine->buildChain(config, error, &plugins))
         return nullptr;
 
     if (connections) {
@@ -124,9 +178,16 @@ bool CatalogRpcEngine::bind(const QHash<QString, MethodHandler> &builtins, QStri
         case HandlerSpec::Kind::Upstream:
             upstreamName = method.handler.target;
             break;
-        case HandlerSpec::Kind::Plugin:
-            return fail(method, QStringLiteral("names the handler plugin \"%1\", which is not loaded")
-                                    .arg(method.handler.target));
+        case HandlerSpec::Kind::Plugin: {
+            const auto plugin = m_handlerPlugins.constFind(method.handler.target);
+            if (plugin == m_handlerPlugins.cend())
+                return fail(method, QStringLiteral("names the handler plugin \"%1\", which is not loaded (loaded: %2)")
+                                        .arg(method.handler.target, loadedNames(m_handlerPlugins.keys())));
+            binding.plugin = plugin->handler;
+            binding.servedBy = QStringLiteral("plugin ") + method.handler.target;
+            servedBy = binding.servedBy;
+            break;
+        }
         }
         if (!upstreamName.isEmpty()) {
             binding.upstream = upstreams.value(upstreamName);
@@ -146,12 +207,76 @@ QList<std::shared_ptr<HttpUpstream>> CatalogRpcEngine::upstreams() const
     return m_upstreams;
 }
 
-bool CatalogRpcEngine::buildChain(const ServerConfig &config, QString *error)
+bool CatalogRpcEngine::configureHandlers(const QList<LoadedValidatorPlugin> &plugins, const QJsonObject &settings,
+                                         QString *error)
+{
+    for (const LoadedValidatorPlugin &plugin : plugins) {
+        if (plugin.handler) // the loader refused two of one name
+            m_handlerPlugins.insert(plugin.handler->name(), plugin);
+    }
+    for (auto it = settings.begin(); it != settings.end(); ++it) {
+        if (!m_handlerPlugins.contains(it.key())) {
+            *error = QStringLiteral("handlerSettings names \"%1\", which is not loaded (loaded: %2)")
+                         .arg(it.key(), loadedNames(m_handlerPlugins.keys()));
+            return false;
+        }
+        if (!it.value().isObject()) {
+            *error = QStringLiteral("handlerSettings.%1 must be an object").arg(it.key());
+            return false;
+        }
+    }
+    for (auto it = m_handlerPlugins.cbegin(); it != m_handlerPlugins.cend(); ++it) {
+        QString why;
+        bool ok = false;
+        try {
+            ok = it->handler->configure(settings.value(it.key()).toObject(), &why);
+        } catch (const std::exception &e) {
+            why = QString::fromUtf8(e.what());
+        } catch (...) {
+            why = QStringLiteral("unknown exception");
+        }
+        if (!ok) {
+            *error = QStringLiteral("handler plugin %1 rejects its settings: %2")
+                         .arg(it.key(), why.isEmpty() ? QStringLiteral("no reason given") : why);
+            return false;
+        }
+    }
+    return true;
+}
+
+QJsonArray CatalogRpcEngine::handlerPluginsJson() const
+{
+    QJsonArray list;
+    for (auto it = m_handlerPlugins.cbegin(); it != m_handlerPlugins.cend(); ++it) {
+        QJsonArray serves;
+        for (const CatalogMethod &method : m_catalog->methods()) {
+            if (method.handler.kind == HandlerSpec::Kind::Plugin && method.handler.target == it.key())
+                serves.append(method.name);
+        }
+        list.append(QJsonObject{{"name", it.key()},
+                                {"file", it->file},
+                                {"metaData", it->metaData},
+                                {"methods", QJsonArray::fromStringList(it->handler->methods())},
+                                {"serves", serves}});
+    }
+    return list;
+}
+
+bool CatalogRpcEngine::buildChain(const ServerConfig &config, QString *error,
+                                  const QList<LoadedValidatorPlugin> *loaded)
 {
     QMutexLocker locker(&m_reloadMutex);
     QList<LoadedValidatorPlugin> plugins;
-    if (!config.pluginsDir.isEmpty() && !ValidatorPluginLoader::loadDirectory(config.pluginsDir, &plugins, error))
+    if (loaded) {
+        plugins = *loaded;
+    } else if (!config.pluginsDir.isEmpty()
+               && !ValidatorPluginLoader::loadDirectory(config.pluginsDir, &plugins, error)) {
         return false;
+    }
+    // Handler plugins that are no validators have no place in the chain.
+    plugins.erase(std::remove_if(plugins.begin(), plugins.end(),
+                                 [](const LoadedValidatorPlugin &p) { return !p.validator; }),
+                  plugins.end());
 
     QList<std::shared_ptr<MethodValidator>> available{m_catalogValidator};
     QStringList known{m_catalogValidator->name()};
@@ -222,6 +347,8 @@ CallOutcome CatalogRpcEngine::call(const CallContext &context, const QString &me
 
     if (binding->upstream)
         return callUpstream(*binding, context, method, params, start);
+    if (binding->plugin)
+        return callPlugin(*binding, context, method, params, start);
 
     QString failure;
     try {
@@ -299,10 +426,102 @@ CallOutcome CatalogRpcEngine::callUpstream(const Binding &binding, const CallCon
     return outcome;
 }
 
+CallOutcome CatalogRpcEngine::callPlugin(const Binding &binding, const CallContext &context, const QString &method,
+                                         const QJsonValue &params, std::chrono::steady_clock::time_point start)
+{
+    using Clock = std::chrono::steady_clock;
+    // What the call's reply shares with this function while handle() runs.
+    struct Call
+    {
+        QMutex mutex;
+        bool inHandle = true;
+        std::optional<HandlerReply::Answer> early; // answered on this thread inside handle()
+    };
+    auto call = std::make_shared<Call>();
+    auto pending = std::make_shared<PendingCall>();
+    const std::weak_ptr<MethodRegistry> registry = m_registry;
+    QThread *const thread = QThread::currentThread();
+    const QPointer<QObject> target = postTargetForThisThread();
+    const QString servedBy = binding.servedBy;
+    const quint64 connectionId = context.connectionId;
+
+    // Ends a call answered after handle() returned, on the calling thread.
+    auto finish = [pending, registry, method, start, servedBy, connectionId](HandlerReply::Answer answer) {
+        CallOutcome done = outcomeOf(std::move(answer), servedBy);
+        done.finishedAt = Clock::now();
+        if (done.verdict == CallOutcome::Verdict::HandlerFailed)
+            qCDebug(lcMethods).noquote() << "connection" << connectionId << "call" << method << "failed:"
+                                         << done.error.data.toString();
+        if (const std::shared_ptr<MethodRegistry> r = registry.lock()) {
+            r->record(method, done.ok() ? MethodRegistry::CallResult::Succeeded : MethodRegistry::CallResult::Failed,
+                      std::chrono::duration_cast<std::chrono::nanoseconds>(done.finishedAt - start).count());
+        }
+        pending->finish(std::move(done));
+    };
+    HandlerReply reply([call, thread, target, finish](HandlerReply::Answer answer) {
+        {
+            QMutexLocker locker(&call->mutex);
+            if (call->inHandle && QThread::currentThread() == thread) {
+                call->early = std::move(answer);
+                return;
+            }
+        }
+        // Later, or from another thread: the calling thread finishes the call
+        // (after call() returned). A thread that is gone has nobody to answer.
+        if (target)
+            QMetaObject::invokeMethod(target.data(), [finish, answer]() mutable { finish(std::move(answer)); },
+                                      Qt::QueuedConnection);
+    });
+
+    QString failure;
+    try {
+        binding.plugin->handle(context, method, params, reply);
+    } catch (const std::exception &e) {
+        failure = QString::fromUtf8(e.what());
+    } catch (...) {
+        failure = QStringLiteral("unknown failure");
+    }
+    // Thrown: -32603 as for a built-in, unless an answer came first (then a
+    // copy that answers later is ignored too, as the call is answered).
+    if (!failure.isNull())
+        reply.fail(failure.isEmpty() ? QStringLiteral("handler failed") : failure);
+    // The engine's copy goes: when the plugin kept none and did not answer,
+    // the reply answers -32603 now rather than never.
+    reply = HandlerReply();
+
+    std::optional<HandlerReply::Answer> early;
+    {
+        QMutexLocker locker(&call->mutex);
+        call->inHandle = false;
+        early = std::move(call->early);
+    }
+    if (!early) {
+        CallOutcome outcome;
+        outcome.servedBy = servedBy;
+        outcome.pending = std::move(pending);
+        return outcome;
+    }
+    CallOutcome outcome = outcomeOf(std::move(*early), servedBy);
+    outcome.finishedAt = Clock::now();
+    if (outcome.verdict == CallOutcome::Verdict::HandlerFailed)
+        qCDebug(lcMethods).noquote() << "connection" << connectionId << "call" << method << "failed:"
+                                     << outcome.error.data.toString();
+    m_registry->record(method, outcome.ok() ? MethodRegistry::CallResult::Succeeded : MethodRegistry::CallResult::Failed,
+                       std::chrono::duration_cast<std::chrono::nanoseconds>(outcome.finishedAt - start).count());
+    return outcome;
+}
+
 void CatalogRpcEngine::connectionClosed(quint64 connectionId)
 {
     m_topics->dropConnection(connectionId);
     chain()->connectionClosed(connectionId);
+    for (const LoadedValidatorPlugin &plugin : std::as_const(m_handlerPlugins)) {
+        try {
+            plugin.handler->connectionClosed(connectionId);
+        } catch (...) {
+            // A plugin's trouble with forgetting a connection is its own.
+        }
+    }
 }
 
 QStringList CatalogRpcEngine::validatorNames() const

@@ -7,6 +7,7 @@
 #include <QHash>
 #include <QJsonArray>
 #include <QJsonObject>
+#include <QMap>
 #include <QMutex>
 #include <QStringList>
 
@@ -19,6 +20,7 @@ class CatalogValidator;
 class ConnectionRegistry;
 class HttpUpstream;
 class MethodCatalog;
+class MethodHandlerPlugin;
 class MethodRegistry;
 class QObject;
 class TopicHub;
@@ -34,7 +36,10 @@ struct ServerConfig;
 //        → else what serves the method (PRODUCT.md section 7): a built-in →
 //          result, or -32603 (HandlerFailed); an HTTP upstream → a pending
 //          outcome, finished on the same thread when the upstream answers
-//          (result, its own error: ErrorResult, or -32603 with data.reason)
+//          (result, its own error: ErrorResult, or -32603 with data.reason);
+//          a handler plugin → what it answered inside handle() on this
+//          thread, else a pending outcome finished on this thread when it
+//          answers from anywhere (result, ErrorResult, or -32603)
 //
 // Thread-safe: call() runs on every worker at once; switches (methods()),
 // counters and reloadValidators() may be used from any thread meanwhile.
@@ -43,12 +48,13 @@ class CatalogRpcEngine : public RpcEngine
 public:
     // Loads the catalog (config.catalogFile, or the bundled one), restores the
     // method switches (config.stateFile), loads the plugins in
-    // config.pluginsDir and builds the chain (config.validatorOrder,
+    // config.pluginsDir, configures the handler plugins
+    // (config.handlerSettings) and builds the chain (config.validatorOrder,
     // config.validatorSettings). Null with one line naming the problem when
     // any of that fails. Every catalog method needs a handler: its "handler"
-    // (a built-in, an upstream), else the built-in of its name or one of
-    // `extraHandlers` (which also override built-ins), else the catalog's
-    // default upstream.
+    // (a built-in, an upstream, a handler plugin), else the built-in of its
+    // name or one of `extraHandlers` (which also override built-ins), else
+    // the catalog's default upstream. The bindings are fixed from then on.
     // `connections` (may be null) receives publish's pushes; the engine also
     // drops the subscriptions of connections it reports closed. Both the
     // engine and `connections` must outlive the server that calls the engine.
@@ -68,6 +74,11 @@ public:
     const MethodCatalog &catalog() const { return *m_catalog; }
     TopicHub *topics() const { return m_topics.get(); }
 
+    // The handler plugins loaded at start (they are not reloaded), by name:
+    // [{name, file, metaData, methods (what it suggests), serves (the
+    // catalog methods bound to it)}].
+    QJsonArray handlerPluginsJson() const;
+
     // Names of the validators in force, in order.
     QStringList validatorNames() const;
     // Every loaded validator: [{name, inForce, position, builtin, file, metaData}].
@@ -75,7 +86,8 @@ public:
     // Loads config.pluginsDir again and rebuilds the chain from
     // config.validatorOrder and config.validatorSettings. On failure the
     // previous chain stays in force, with its settings, and false is returned
-    // with the reason. Already loaded libraries are never unloaded.
+    // with the reason. Already loaded libraries are never unloaded. Handler
+    // plugins stay as they were loaded and configured at start.
     bool reloadValidators(const ServerConfig &config, QString *error);
 
     // The rpc.discover document as it would be answered now.
@@ -86,10 +98,16 @@ private:
     // The chain in force: a plain atomic load (std::atomic_load of a
     // shared_ptr takes a lock from a global pool in libstdc++).
     const ValidatorChain *chain() const { return m_chain.load(std::memory_order_acquire); }
-    bool buildChain(const ServerConfig &config, QString *error);
+    // `loaded`: the plugins create() already loaded; null: load config.pluginsDir.
+    bool buildChain(const ServerConfig &config, QString *error,
+                    const QList<LoadedValidatorPlugin> *loaded = nullptr);
+    bool configureHandlers(const QList<LoadedValidatorPlugin> &plugins, const QJsonObject &settings,
+                           QString *error);
 
     std::shared_ptr<const MethodCatalog> m_catalog;
-    std::unique_ptr<MethodRegistry> m_registry;
+    // Shared so that an answer of a handler plugin arriving after the engine
+    // is gone finds no registry rather than a dangling one.
+    std::shared_ptr<MethodRegistry> m_registry;
     std::unique_ptr<TopicHub> m_topics;
     std::shared_ptr<CatalogValidator> m_catalogValidator;
 
@@ -97,13 +115,17 @@ private:
     struct Binding
     {
         MethodHandler builtin;                   // a built-in (or an extra handler), or
-        std::shared_ptr<HttpUpstream> upstream;  // an HTTP upstream
-        QString servedBy;                        // "upstream orders"; empty for built-ins
+        std::shared_ptr<HttpUpstream> upstream;  // an HTTP upstream, or
+        std::shared_ptr<MethodHandlerPlugin> plugin; // a handler plugin
+        QString servedBy;                        // "upstream orders", "plugin kv"; empty for built-ins
     };
     bool bind(const QHash<QString, MethodHandler> &builtins, QString *error);
     CallOutcome callUpstream(const Binding &binding, const CallContext &context, const QString &method,
                              const QJsonValue &params, std::chrono::steady_clock::time_point start);
+    CallOutcome callPlugin(const Binding &binding, const CallContext &context, const QString &method,
+                           const QJsonValue &params, std::chrono::steady_clock::time_point start);
     QHash<QString, Binding> m_bindings;
+    QMap<QString, LoadedValidatorPlugin> m_handlerPlugins; // by handler name; fixed after create()
     QList<std::shared_ptr<HttpUpstream>> m_upstreams;
     std::unique_ptr<QObject> m_signalContext; // ends the ConnectionRegistry connection with the engine
 

@@ -38,8 +38,12 @@ qt_add_resources(switchboard_core switchboard_catalog
     FILES "${PROJECT_SOURCE_DIR}/resources/catalog.json"
 )
 
-# What a validator plugin builds against: the interface headers and QtCore.
-# Plugins do not link switchboard_core (methodvalidator.h is header-only).
+# What a plugin builds against: the interface headers and QtCore. Plugins do
+# not link switchboard_core (methodvalidator.h and methodhandlerplugin.h are
+# header-only). switchboard_plugin_api is the name for both kinds;
+# switchboard_validator_api is the same target under its first name.
 add_library(switchboard_validator_api INTERFACE)
-target_include_directories(switchboard_validator_api INTERFACE ${CMAKE_CURRENT_SOURCE_DIR}/rpc)
+target_include_directories(switchboard_validator_api INTERFACE
+    ${CMAKE_CURRENT_SOURCE_DIR}/rpc ${CMAKE_CURRENT_SOURCE_DIR}/upstream)
 target_link_libraries(switchboard_validator_api INTERFACE Qt6::Core)
+add_library(switchboard_plugin_api ALIAS switchboard_validator_api)

@@ -4,4 +4,5 @@ target_sources(switchboard_core PRIVATE
     upstream/upstreamspec.cpp upstream/upstreamspec.h
     upstream/httpreplyparser.cpp upstream/httpreplyparser.h
     upstream/httpupstream.cpp upstream/httpupstream.h
+    upstream/methodhandlerplugin.h
 )
