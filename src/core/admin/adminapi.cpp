@@ -275,7 +275,7 @@ QHttpServerResponse closeFromApi(const AdminApi::Sources &sources, const QString
                                   .arg(bytes).arg(MaxReasonBytes));
     }
 
-    if (!sources.connections->close(*id, static_cast<QWebSocketProtocol::CloseCode>(code), reason))
+    if (!sources.connections->close(*id, quint16(code), reason))
         return noConnection(idText); // gone in the meantime
     logServerAction(sources.traffic, *id, info->subprotocol, TrafficEvent::Kind::Close, QString(),
                     WireJson::toJson(QJsonObject{{"code", code}, {"reason", reason}}),

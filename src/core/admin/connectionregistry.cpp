@@ -169,9 +169,9 @@ bool ConnectionRegistry::pushNotification(quint64 id, const QString &method, con
     });
 }
 
-bool ConnectionRegistry::close(quint64 id, QWebSocketProtocol::CloseCode code, const QString &reason)
+bool ConnectionRegistry::close(quint64 id, quint16 code, const QString &reason)
 {
-    return postToSession(id, [code, reason](WebSocketSession &s) { s.close(code, reason); });
+    return postToSession(id, [code, reason](WebSocketSession &s) { s.closeWithCode(code, reason); });
 }
 
 int ConnectionRegistry::closeAll(QWebSocketProtocol::CloseCode code, const QString &reason)

@@ -108,7 +108,9 @@ public:
     // Reaching a connection from any thread: the call is queued to its worker.
     bool sendText(quint64 id, const QByteArray &utf8);
     bool pushNotification(quint64 id, const QString &method, const QByteArray &paramsJson);
-    bool close(quint64 id, QWebSocketProtocol::CloseCode code, const QString &reason);
+    // `code` is a close code as sent: one of QWebSocketProtocol's, or an
+    // application's 4000-4999 (which that enum cannot hold).
+    bool close(quint64 id, quint16 code, const QString &reason);
     // Closes every live connection; returns how many were asked to close.
     int closeAll(QWebSocketProtocol::CloseCode code, const QString &reason);
 

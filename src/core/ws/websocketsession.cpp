@@ -152,8 +152,13 @@ void WebSocketSession::pushNotification(const QString &method, const QByteArray 
 
 void WebSocketSession::close(QWebSocketProtocol::CloseCode code, const QString &reason)
 {
+    closeWithCode(quint16(code), reason);
+}
+
+void WebSocketSession::closeWithCode(quint16 code, const QString &reason)
+{
     if (m_socket->state() == QAbstractSocket::ConnectedState)
-        m_socket->close(code, clampCloseReason(reason));
+        m_socket->close(static_cast<QWebSocketProtocol::CloseCode>(code), clampCloseReason(reason));
 }
 
 void WebSocketSession::abort()

@@ -38,6 +38,9 @@ public:
     QString origin() const override { return m_info.origin; }
     void sendText(const QByteArray &utf8) override;
     void close(QWebSocketProtocol::CloseCode code, const QString &reason) override;
+    // Any close code, also an application's 4000-4999: QWebSocketProtocol's
+    // enum cannot hold those, so the code stays a number up to Qt's call.
+    void closeWithCode(quint16 code, const QString &reason);
     void pushNotification(const QString &method, const QByteArray &paramsJson);
     // Drops the connection without a closing handshake (dead peer, shutdown timeout).
     void abort();
