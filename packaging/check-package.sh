@@ -124,6 +124,7 @@ dpkg-deb -e "$DEB" "$WORK/control"
 expected=(
     ./usr/bin/switchboard
     ./usr/lib/switchboard/plugins/libswitchboard_ratelimit.so
+    ./usr/lib/switchboard/plugins/libswitchboard_kv.so
     "./usr/share/applications/$APP_ID.desktop"
     "./usr/share/metainfo/$APP_ID.metainfo.xml"
     "./usr/share/icons/hicolor/scalable/apps/$APP_ID.svg"
