@@ -55,16 +55,17 @@
 #include <thread>
 #include <vector>
 
+#include "benchtext.h"
+
 namespace {
+
+using bench::hasToken;
+using bench::iequals;
+using bench::nowNs;
+using bench::trim;
 
 std::atomic<bool> g_stop{false};
 
-int64_t nowNs()
-{
-    timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return int64_t(ts.tv_sec) * 1000000000 + ts.tv_nsec;
-}
 
 // ---------------------------------------------------------------- JSON scanning
 
@@ -175,37 +176,8 @@ bool findParams(std::string_view body, std::string_view &params)
 
 // ---------------------------------------------------------------- HTTP
 
-bool iequals(std::string_view a, std::string_view b)
-{
-    if (a.size() != b.size())
-        return false;
-    for (size_t k = 0; k < a.size(); ++k)
-        if (std::tolower(static_cast<unsigned char>(a[k])) != std::tolower(static_cast<unsigned char>(b[k])))
-            return false;
-    return true;
-}
 
-std::string_view trim(std::string_view s)
-{
-    while (!s.empty() && (s.front() == ' ' || s.front() == '\t'))
-        s.remove_prefix(1);
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\t'))
-        s.remove_suffix(1);
-    return s;
-}
 
-bool hasToken(std::string_view list, std::string_view token)
-{
-    while (!list.empty()) {
-        const size_t comma = list.find(',');
-        if (iequals(trim(list.substr(0, comma)), token))
-            return true;
-        if (comma == npos)
-            break;
-        list.remove_prefix(comma + 1);
-    }
-    return false;
-}
 
 struct Options
 {

@@ -65,16 +65,17 @@
 #include <string_view>
 #include <vector>
 
+#include "benchtext.h"
+
 namespace {
+
+using bench::hasToken;
+using bench::iequals;
+using bench::nowNs;
+using bench::trim;
 
 // ---------------------------------------------------------------- time
 
-int64_t nowNs()
-{
-    timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return int64_t(ts.tv_sec) * 1000000000 + ts.tv_nsec;
-}
 
 // ---------------------------------------------------------------- SHA-1, base64 (RFC 3174, RFC 4648)
 
@@ -602,37 +603,8 @@ void Client::onConnected(Connection &c)
     c.state = Connection::State::Handshaking;
 }
 
-bool iequals(std::string_view a, std::string_view b)
-{
-    if (a.size() != b.size())
-        return false;
-    for (size_t i = 0; i < a.size(); ++i)
-        if (std::tolower(static_cast<unsigned char>(a[i])) != std::tolower(static_cast<unsigned char>(b[i])))
-            return false;
-    return true;
-}
 
-std::string_view trim(std::string_view s)
-{
-    while (!s.empty() && (s.front() == ' ' || s.front() == '\t'))
-        s.remove_prefix(1);
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\t'))
-        s.remove_suffix(1);
-    return s;
-}
 
-bool hasToken(std::string_view list, std::string_view token)
-{
-    while (!list.empty()) {
-        const size_t comma = list.find(',');
-        if (iequals(trim(list.substr(0, comma)), token))
-            return true;
-        if (comma == std::string_view::npos)
-            break;
-        list.remove_prefix(comma + 1);
-    }
-    return false;
-}
 
 // Status code and header fields of a response head (up to, not including, the blank line).
 struct ResponseHead
