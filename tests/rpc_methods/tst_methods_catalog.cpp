@@ -7,6 +7,7 @@
 #include <QFile>
 #include <QJsonObject>
 #include <QTemporaryDir>
+#include <QJsonArray>
 #include <QTest>
 
 class TestMethodsCatalog : public QObject
@@ -16,6 +17,7 @@ class TestMethodsCatalog : public QObject
 private slots:
     void bundledCatalog();
     void customCatalog();
+    void handlersAndUpstreams();
     void badCatalog_data();
     void badCatalog();
     void missingFile();
@@ -82,6 +84,38 @@ void TestMethodsCatalog::customCatalog()
     QVERIFY(catalog->find("anything")->paramsSchema->accepts(QJsonObject{{"x", 1}}));
 }
 
+// PRODUCT.md section 7: each kind of handler, the upstreams and the default.
+void TestMethodsCatalog::handlersAndUpstreams()
+{
+    QVERIFY(m_dir.isValid());
+    const QString path = write(R"({"upstreams": {"orders": {"url": "http://127.0.0.1:9000/rpc?v=2", "timeoutMs": 250,
+                                                     "maxInFlight": 8, "headers": {"Authorization": "Bearer s"}}},
+        "upstream": "orders",
+        "methods": [{"name": "echo"}, {"name": "shout", "handler": {"builtin": "echo"}},
+                    {"name": "orders.create", "handler": {"upstream": "orders"}},
+                    {"name": "kv.get", "handler": {"plugin": "kv"}}, {"name": "orders.list"}]})");
+    QString error;
+    const auto catalog = MethodCatalog::load(path, &error);
+    QVERIFY2(catalog, qPrintable(error));
+    QCOMPARE(catalog->find("echo")->handler.kind, HandlerSpec::Kind::Default);
+    QCOMPARE(catalog->find("shout")->handler.kind, HandlerSpec::Kind::Builtin);
+    QCOMPARE(catalog->find("shout")->handler.target, QStringLiteral("echo"));
+    QCOMPARE(catalog->find("orders.create")->handler.kind, HandlerSpec::Kind::Upstream);
+    QCOMPARE(catalog->find("orders.create")->handler.target, QStringLiteral("orders"));
+    QCOMPARE(catalog->find("kv.get")->handler.kind, HandlerSpec::Kind::Plugin);
+    QCOMPARE(catalog->find("orders.list")->handler.kind, HandlerSpec::Kind::Default);
+    QCOMPARE(catalog->defaultUpstream(), QStringLiteral("orders"));
+    QCOMPARE(catalog->upstreams().size(), 1);
+    const UpstreamSpec &orders = catalog->upstreams().first();
+    QCOMPARE(orders.url.toString(), QStringLiteral("http://127.0.0.1:9000/rpc?v=2"));
+    QCOMPARE(orders.timeoutMs, 250);
+    QCOMPARE(orders.maxInFlight, 8);
+    QCOMPARE(orders.maxConnections, 64);
+    QCOMPARE(orders.headers.size(), 1);
+    // The admin view names headers, never their values.
+    QCOMPARE(orders.toJson().value("headers").toArray(), QJsonArray{"Authorization"});
+}
+
 void TestMethodsCatalog::badCatalog_data()
 {
     QTest::addColumn<QByteArray>("content");
@@ -128,6 +162,23 @@ void TestMethodsCatalog::badCatalog_data()
     QTest::newRow("allOf cycle") << QByteArray(R"({"methods":[{"name":"r","params":{"allOf":[{"$ref":"#"}]}}]})")
                                  << cycle;
     QTest::newRow("not cycle") << QByteArray(R"({"methods":[{"name":"r","params":{"not":{"$ref":"#"}}}]})") << cycle;
+    // PRODUCT.md section 7: what serves a method, and the upstreams.
+    const QString handler = "\"handler\" must be one of {\"builtin\": NAME}, {\"upstream\": NAME}, {\"plugin\": NAME}";
+    QTest::newRow("handler a string") << QByteArray(R"({"methods":[{"name":"a","handler":"echo"}]})") << handler;
+    QTest::newRow("handler of two kinds")
+        << QByteArray(R"({"methods":[{"name":"a","handler":{"builtin":"echo","upstream":"u"}}]})") << handler;
+    QTest::newRow("handler of no kind") << QByteArray(R"({"methods":[{"name":"a","handler":{"lambda":"x"}}]})") << handler;
+    QTest::newRow("handler naming nothing") << QByteArray(R"({"methods":[{"name":"a","handler":{"builtin":""}}]})")
+                                            << handler;
+    QTest::newRow("upstreams an array") << QByteArray(R"({"upstreams":[],"methods":[]})")
+                                        << "\"upstreams\" must be an object of named upstreams";
+    QTest::newRow("upstream with a bad url") << QByteArray(R"({"upstreams":{"u":{"url":"ftp://x/"}},"methods":[]})")
+                                             << "upstream \"u\": \"url\" must be an http:// or https:// URL";
+    QTest::newRow("default upstream undefined") << QByteArray(R"({"upstream":"nope","methods":[]})")
+                                                << "\"upstream\" must name one of \"upstreams\"";
+    QTest::newRow("handler naming an undefined upstream")
+        << QByteArray(R"({"upstreams":{"u":{"url":"http://h/"}},"methods":[{"name":"a","handler":{"upstream":"v"}}]})")
+        << "method \"a\" (methods[0]): no upstream named \"v\" in \"upstreams\"";
 }
 
 void TestMethodsCatalog::badCatalog()
