@@ -24,6 +24,12 @@ install_deps() {
     [ "${SWITCHBOARD_SKIP_DEPS:-0}" = 1 ] && return 0
     local missing=()
     for pkg in "$@"; do
+        # A Node.js from elsewhere (NodeSource's nodejs bundles npm, and
+        # Debian's npm package conflicts with it) serves as well.
+        case "$pkg" in
+            nodejs) command -v node >/dev/null && continue ;;
+            npm) command -v npm >/dev/null && continue ;;
+        esac
         dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
     done
     [ ${#missing[@]} -eq 0 ] && return 0
