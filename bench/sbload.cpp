@@ -501,6 +501,8 @@ private:
     void onText(Connection &c, std::string_view message);
     void queueFrame(Connection &c, int opcode, std::string_view payload);
     void queueRequest(Connection &c);
+    // m_request = `opening` METHOD","params":[ID,"PAD"],"id":ID (the caller closes the object).
+    void buildCall(uint64_t id, const char *opening);
     void flush(Connection &c);
     void closeConnection(Connection &c, Connection::State to);
     void updatePoll(Connection &c, size_t index);
@@ -726,23 +728,28 @@ bool Client::sending() const
     return true;
 }
 
+void Client::buildCall(uint64_t id, const char *opening)
+{
+    char num[24];
+    const int n = std::snprintf(num, sizeof num, "%" PRIu64, id);
+    m_request.clear();
+    m_request += opening;
+    m_request += m_o.method;
+    m_request += "\",\"params\":[";
+    m_request.append(num, size_t(n));
+    m_request += ",\"";
+    m_request += m_pad;
+    m_request += "\"],\"id\":";
+    m_request.append(num, size_t(n));
+}
+
 void Client::queueRequest(Connection &c)
 {
     const uint64_t id = m_nextId++;
     if (m_o.mode == Mode::Http) {
         c.out += "GET " + m_o.path + " HTTP/1.1\r\nHost: " + m_o.host + ":" + std::to_string(m_o.port) + "\r\n\r\n";
     } else if (m_o.mode == Mode::Upstream) {
-        char num[24];
-        const int n = std::snprintf(num, sizeof num, "%" PRIu64, id);
-        m_request.clear();
-        m_request += "{\"method\":\"";
-        m_request += m_o.method;
-        m_request += "\",\"params\":[";
-        m_request.append(num, size_t(n));
-        m_request += ",\"";
-        m_request += m_pad;
-        m_request += "\"],\"id\":";
-        m_request.append(num, size_t(n));
+        buildCall(id, "{\"method\":\"");
         m_request += ",\"connection\":";
         m_request += c.connectionJson;
         m_request += '}';
@@ -751,17 +758,7 @@ void Client::queueRequest(Connection &c)
             + "\r\n\r\n";
         c.out += m_request;
     } else {
-        char num[24];
-        const int n = std::snprintf(num, sizeof num, "%" PRIu64, id);
-        m_request.clear();
-        m_request += "{\"jsonrpc\":\"2.0\",\"method\":\"";
-        m_request += m_o.method;
-        m_request += "\",\"params\":[";
-        m_request.append(num, size_t(n));
-        m_request += ",\"";
-        m_request += m_pad;
-        m_request += "\"],\"id\":";
-        m_request.append(num, size_t(n));
+        buildCall(id, "{\"jsonrpc\":\"2.0\",\"method\":\"");
         m_request += '}';
         queueFrame(c, 1, m_request);
     }
