@@ -464,6 +464,10 @@ PY
 )
     fi
     stop_server
+    # Switchboard names its event loop when it starts listening.
+    local loop
+    loop=$(sed -n 's/.*event loop \([a-z]*\).*/\1/p' "$OUT/beside-idle-$n-$server-$RUN.err" 2>/dev/null | head -n 1)
+    [ -n "$loop" ] && idle_fields+=",\"event_loop\":\"$loop\""
     local i
     for ((i = 0; i < ${#results[@]}; i += 3)); do
         emit beside-idle "$server" "${results[i + 2]}" "$idle_fields,\"server_cpu_s\":${results[i + 1]}"
@@ -840,7 +844,14 @@ if beside:
               "qt-echo": "plain Qt (QWebSocketServer)", "beast-1t": "Boost.Beast example, 1 thread"}
     servers = list(dict.fromkeys(r["server"] for r in beside))
     levels = sorted({r["idle"] for r in beside})
-    label = lambda server: LABELS.get(server, server)
+    loops = {r["server"]: sorted({x["event_loop"] for x in beside if x["server"] == r["server"] and "event_loop" in x})
+             for r in beside}
+
+    def label(server):
+        # The event loop Switchboard said it runs on, when it said so.
+        if server == "switchboard" and loops.get(server):
+            return f"Switchboard ({'/'.join(loops[server])})"
+        return LABELS.get(server, server)
 
     def cell(server, n, depth):
         return [r for r in beside if r["server"] == server and r["idle"] == n and r.get("depth") == depth]
@@ -958,7 +969,7 @@ if beside:
                 parts.append(f"50×{depth}: {fmt_ratio(ratio('switchboard', 'switchboard-qtloop', depth, 0))} of Qt's loop")
         print(f"| alone figures do not regress beyond the run-to-run spread — here only against Qt's own loop "
               f"in the same binary (N = 0; the 1×1 p50 and the previous commit: the ws cases) | {'; '.join(parts)} "
-              f"| {'within the spread' if ok else '**below the spread**'} |")
+              f"| {'n/a (one round: no spread)' if rounds < 2 else 'within the spread' if ok else '**below the spread**'} |")
     if "beast-1t" in servers:
         print("\nBeast's example sends every message back as it came, with no JSON parsing or building; Switchboard and "
               "plain Qt parse each request and build a JSON-RPC reply. The comparison is slightly in Beast's favour.")
