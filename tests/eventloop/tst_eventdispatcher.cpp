@@ -18,6 +18,7 @@
 #include <QElapsedTimer>
 #include <QEventLoop>
 #include <QPointer>
+#include <QSemaphore>
 #include <QSignalSpy>
 #include <QSocketNotifier>
 #include <QTcpServer>
@@ -245,10 +246,19 @@ struct WorkerThread
         thread.quit();
         thread.wait();
     }
+    // Runs `function` on the worker and waits for it. A worker that never
+    // runs it (a lost wake-up) ends the test here with a clear message rather
+    // than at the watchdog.
     template <typename F>
-    void runBlocking(F &&function)
+    void runBlocking(F function)
     {
-        QMetaObject::invokeMethod(context, std::forward<F>(function), Qt::BlockingQueuedConnection);
+        auto done = std::make_shared<QSemaphore>();
+        QMetaObject::invokeMethod(context, [function, done]() mutable {
+            function();
+            done->release();
+        }, Qt::QueuedConnection);
+        if (!done->tryAcquire(1, 10000))
+            qFatal("the worker thread did not run a queued call within 10 s");
     }
     QThread thread;
     QObject *context = nullptr;
@@ -703,6 +713,41 @@ private slots:
         QCOMPARE(oldActivations, 0);
     }
 
+    void fdReusedBeforeTheOldNotifierIsDeleted()
+    {
+        // Careless but possible: the descriptor is closed while its notifier
+        // is registered, the number is reused by a new socket with a new
+        // notifier, and only then is the old notifier deleted. The new one
+        // must work (Qt's own dispatchers warn about two notifiers on one
+        // descriptor here, and carry on).
+        Channel old;
+        QVERIFY(old.open(Channel::UnixSocket));
+        auto oldNotifier = std::make_unique<QSocketNotifier>(old.local, QSocketNotifier::Read);
+        runPasses(2);
+        const int fd = old.local;
+        ::close(old.local);
+        old.local = -1;
+
+        Channel fresh;
+        QVERIFY(fresh.open(Channel::UnixSocket));
+        if (fresh.local != fd) {
+            QCOMPARE(::dup2(fresh.local, fd), fd);
+            ::close(fresh.local);
+            fresh.local = fd;
+        }
+        QSocketNotifier notifier(fd, QSocketNotifier::Read);
+        int activations = 0;
+        connect(&notifier, &QSocketNotifier::activated, this, [&] {
+            ++activations;
+            fresh.drain();
+        });
+        oldNotifier.reset();
+        settle();
+        QCOMPARE(activations, 0);
+        QVERIFY(fresh.post());
+        QTRY_COMPARE(activations, 1);
+    }
+
     // --- timers ------------------------------------------------------------
 
     void tenThousandTimersFireOnceInDueOrder()
@@ -786,15 +831,17 @@ private slots:
 
     void repeatingTimerKeepsItsPeriod()
     {
-        // A dispatcher that schedules the next firing from "now" instead of
-        // from the previous due time falls behind by its own latency on every
-        // firing: each interval is longer than the period. One that keeps to
-        // its schedule has late firings followed by short intervals, so the
-        // median interval stays at the period however busy the machine is.
-        // No firing comes before its slot (start + n * period).
+        // The n-th firing belongs in the slot start + n * period. Waits are in
+        // whole milliseconds, so a dispatcher that keeps to its slots is late
+        // by a sawtooth of up to about a millisecond; one that schedules the
+        // next firing from "now" instead of from the slot adds its own latency
+        // on every firing and falls behind without bound (several ms after 100
+        // firings). Judged on the median of the last 20 firings; tried up to
+        // three times because a busy machine can delay a firing by more than
+        // a period, after which Qt itself starts a new schedule.
         constexpr int periodMs = 20;
-        constexpr int firings = 50;
-        constexpr qint64 toleranceNs = 500'000;
+        constexpr int firings = 100;
+        constexpr qint64 toleranceNs = 3'000'000;
         QString lastResult;
         for (int attempt = 0; attempt < 3; ++attempt) {
             QTimer timer;
@@ -813,18 +860,19 @@ private slots:
             QVERIFY(execWithin(loop, 10 * firings * periodMs));
             timer.stop();
 
-            std::vector<qint64> intervals;
+            std::vector<qint64> lastLateness;
             for (int n = 0; n < firings; ++n) {
-                const qint64 slotNs = qint64(n + 1) * periodMs * 1'000'000;
-                QVERIFY2(firedNs[n] > slotNs - 1'000'000,
-                         qPrintable(QStringLiteral("firing %1 came %2 us before its slot").arg(n).arg((slotNs - firedNs[n]) / 1000)));
-                if (n > 0)
-                    intervals.push_back(firedNs[n] - firedNs[n - 1]);
+                const qint64 latenessNs = firedNs[n] - qint64(n + 1) * periodMs * 1'000'000;
+                QVERIFY2(latenessNs > -1'000'000,
+                         qPrintable(QStringLiteral("firing %1 came %2 us before its slot").arg(n).arg(-latenessNs / 1000)));
+                if (n >= firings - 20)
+                    lastLateness.push_back(latenessNs);
             }
-            std::nth_element(intervals.begin(), intervals.begin() + intervals.size() / 2, intervals.end());
-            const qint64 medianNs = intervals[intervals.size() / 2];
-            lastResult = QStringLiteral("median interval %1 us for a period of %2 ms").arg(medianNs / 1000).arg(periodMs);
-            if (qAbs(medianNs - periodMs * 1'000'000) <= toleranceNs)
+            std::nth_element(lastLateness.begin(), lastLateness.begin() + 10, lastLateness.end());
+            const qint64 medianNs = lastLateness[10];
+            lastResult = QStringLiteral("after %1 firings of a %2 ms timer the median lateness is %3 us")
+                                 .arg(firings).arg(periodMs).arg(medianNs / 1000);
+            if (medianNs <= toleranceNs)
                 return;
             qInfo("attempt %d: %s", attempt + 1, qPrintable(lastResult));
         }
