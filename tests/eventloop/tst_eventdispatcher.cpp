@@ -530,6 +530,43 @@ private slots:
         QTRY_VERIFY(read >= 8);
     }
 
+    void everyReadyDescriptorIsServed()
+    {
+        // More descriptors stay ready than one wait may return (a dispatcher
+        // hands over a bounded number per wait): one that becomes ready later
+        // is still served within a few passes, and so is every other.
+        constexpr int busyCount = 300;
+        std::vector<std::unique_ptr<Channel>> busy;
+        std::vector<std::unique_ptr<QSocketNotifier>> busyNotifiers;
+        std::vector<int> busyActivations(busyCount, 0);
+        for (int i = 0; i < busyCount; ++i) {
+            busy.push_back(std::make_unique<Channel>());
+            QVERIFY(busy.back()->open(Channel::UnixSocket));
+            QVERIFY(busy.back()->post()); // never read: ready on every pass
+            busyNotifiers.push_back(std::make_unique<QSocketNotifier>(busy.back()->local, QSocketNotifier::Read));
+            connect(busyNotifiers.back().get(), &QSocketNotifier::activated, this, [&, i] { ++busyActivations[i]; });
+        }
+        Channel late;
+        QVERIFY(late.open(Channel::UnixSocket));
+        QSocketNotifier lateNotifier(late.local, QSocketNotifier::Read);
+        int lateActivations = 0;
+        connect(&lateNotifier, &QSocketNotifier::activated, this, [&] {
+            ++lateActivations;
+            late.drain();
+        });
+        runPasses(3);
+        QVERIFY(late.post());
+        int passes = 0;
+        while (lateActivations == 0 && passes < 20) {
+            QCoreApplication::processEvents();
+            ++passes;
+        }
+        QVERIFY2(lateActivations == 1, qPrintable(QStringLiteral("not served in %1 passes").arg(passes)));
+        runPasses(10);
+        const auto idle = std::count(busyActivations.begin(), busyActivations.end(), 0);
+        QVERIFY2(idle == 0, qPrintable(QStringLiteral("%1 of %2 ready descriptors never served").arg(idle).arg(busyCount)));
+    }
+
     // --- deletion and descriptor reuse -------------------------------------
 
     void notifierDeletedInItsOwnActivation()
@@ -1050,6 +1087,15 @@ private slots:
         QCOMPARE(dispatcher->registeredTimers(&other).size(), 1);
         QCOMPARE(dispatcher->registeredTimers(&other).first().timerId, foreign);
 
+        // the longest interval there is (about 24 days) neither overflows nor fires
+        TimerHost longWait;
+        const int longest = longWait.startTimer(std::numeric_limits<int>::max(), Qt::PreciseTimer);
+        const int longestLeft = dispatcher->remainingTime(longest);
+        QVERIFY2(longestLeft > std::numeric_limits<int>::max() - 10000, qPrintable(QString::number(longestLeft)));
+        settle();
+        QVERIFY(longWait.fired.empty());
+        longWait.killTimer(longest);
+
         // through QTimer, which asks the dispatcher
         QTimer timer;
         QCOMPARE(timer.remainingTime(), -1);
@@ -1208,6 +1254,67 @@ private slots:
             }, Qt::QueuedConnection);
         });
         QVERIFY(execWithin(loop, 2000));
+    }
+
+    void pingPongBetweenSleepingThreads()
+    {
+        // Each hop wakes a thread that has gone to sleep in its loop: a lost
+        // wake-up stalls the exchange.
+        WorkerThread worker;
+        constexpr int rounds = 2000;
+        QEventLoop loop;
+        QObject *remote = worker.context;
+        int completed = 0;
+        std::function<void()> serve;
+        serve = [&] {
+            QMetaObject::invokeMethod(remote, [&] {
+                QMetaObject::invokeMethod(&loop, [&] {
+                    if (++completed == rounds)
+                        loop.quit();
+                    else
+                        serve();
+                }, Qt::QueuedConnection);
+            }, Qt::QueuedConnection);
+        };
+        serve();
+        QVERIFY2(execWithin(loop, 20000), qPrintable(QStringLiteral("%1 of %2 round trips").arg(completed).arg(rounds)));
+    }
+
+    void postedEventsFromManyThreadsAllArrive()
+    {
+        // Several threads post in bursts with pauses, so the receiving loop
+        // keeps going to sleep and being woken; every event arrives, and the
+        // events of each thread in their order.
+        constexpr int threads = 4;
+        constexpr int perThread = 2000;
+        EventRecorder recorder;
+        QEventLoop loop;
+        int received = 0;
+        std::vector<int> lastFrom(threads, -1);
+        bool ordered = true;
+        recorder.onReceived = [&](int number) {
+            const int from = number / perThread;
+            const int n = number % perThread;
+            ordered = ordered && n == lastFrom[from] + 1;
+            lastFrom[from] = n;
+            if (++received == threads * perThread)
+                loop.quit();
+        };
+        std::vector<std::thread> posters;
+        for (int t = 0; t < threads; ++t) {
+            posters.emplace_back([&recorder, t] {
+                for (int i = 0; i < perThread; ++i) {
+                    QCoreApplication::postEvent(&recorder, new OrderEvent(t * perThread + i));
+                    if (i % (5 + t) == 0)
+                        std::this_thread::sleep_for(std::chrono::microseconds(200));
+                }
+            });
+        }
+        const bool finished = execWithin(loop, 20000);
+        for (auto &poster : posters)
+            poster.join();
+        QVERIFY2(finished, qPrintable(QStringLiteral("%1 of %2 events").arg(received).arg(threads * perThread)));
+        QVERIFY(ordered);
     }
 
     void wakeUpEndsAWait()
@@ -1450,6 +1557,76 @@ private slots:
         QVERIFY2(innerResult == 0, qPrintable(QStringLiteral("in the nested loop: socket %1, timer %2, posted %3")
                                                       .arg(socketSeen).arg(timerSeen).arg(postedSeen)));
         QVERIFY(outerContinued);
+    }
+
+    void deletionInANestedLoopOfSomethingPendingOutside()
+    {
+        // Two notifiers ready in one pass: the first activated runs a nested
+        // loop, in which the second is activated and deletes itself. Back in
+        // the outer pass, the deleted one is not activated again.
+        Channel channels[2];
+        QSocketNotifier *notifiers[2] = {};
+        int activations[2] = {0, 0};
+        int first = -1;
+        bool nestedFinished = false;
+        std::function<void()> endNested;
+        for (int i = 0; i < 2; ++i) {
+            QVERIFY(channels[i].open(Channel::UnixSocket));
+            QVERIFY(channels[i].post());
+        }
+        for (int i = 0; i < 2; ++i) {
+            notifiers[i] = new QSocketNotifier(channels[i].local, QSocketNotifier::Read);
+            connect(notifiers[i], &QSocketNotifier::activated, this, [&, i] {
+                ++activations[i];
+                if (first == -1) {
+                    first = i;
+                    notifiers[i]->setEnabled(false);
+                    QEventLoop nested;
+                    endNested = [&nested] { nested.quit(); };
+                    nestedFinished = execWithin(nested, 2000);
+                    endNested = nullptr;
+                } else if (i != first) {
+                    delete notifiers[i];
+                    notifiers[i] = nullptr;
+                    if (endNested)
+                        endNested();
+                }
+            });
+        }
+        QTRY_VERIFY(first != -1);
+        QVERIFY(nestedFinished);
+        settle();
+        QCOMPARE(activations[first], 1);
+        QCOMPARE(activations[1 - first], 1);
+        delete notifiers[first];
+
+        // Two timers due in one pass: the first runs a nested loop whose
+        // first posted event deletes the other timer's object before it fires.
+        TimerHost nester;
+        auto doomed = std::make_unique<TimerHost>();
+        int nesterFirings = 0;
+        int doomedFirings = 0;
+        nestedFinished = false;
+        nester.onTimer = [&](int id) {
+            ++nesterFirings;
+            nester.killTimer(id);
+            QEventLoop nested;
+            QMetaObject::invokeMethod(this, [&] {
+                doomed.reset();
+                nested.quit();
+            }, Qt::QueuedConnection);
+            nestedFinished = execWithin(nested, 2000);
+        };
+        doomed->onTimer = [&](int) { ++doomedFirings; };
+        nester.startTimer(5, Qt::PreciseTimer);
+        doomed->startTimer(5, Qt::PreciseTimer); // due just after the nester's
+        QThread::msleep(20); // both due in the next pass
+        QTRY_VERIFY(nesterFirings > 0);
+        QVERIFY(nestedFinished);
+        settle();
+        QCOMPARE(nesterFirings, 1);
+        QCOMPARE(doomedFirings, 0);
+        QVERIFY(!doomed);
     }
 
     void timerIsNotReenteredFromANestedLoop()
