@@ -13,7 +13,7 @@
 //
 //   QT_QPA_PLATFORM=offscreen bench_dashboard_load --sbload PATH [--idle 15000] [--busy 50]
 //       [--depth 1] [--seconds 20] [--sort "Msgs in"] [--order desc] [--search TEXT]
-//       [--subprotocol NAME] [--idle-path /rpc]
+//       [--idle-path /idle] [--busy-path /rpc]
 
 #include "connectionsview.h"
 #include "connectiontablemodel.h"
@@ -208,10 +208,12 @@ int main(int argc, char *argv[])
                                          QStringLiteral("ORDER"), QStringLiteral("asc"));
     const QCommandLineOption searchOption(QStringLiteral("search"), QStringLiteral("Text typed into the filter box."),
                                           QStringLiteral("TEXT"));
-    const QCommandLineOption idlePathOption(QStringLiteral("idle-path"), QStringLiteral("Path of the idle ones (/rpc)."),
+    const QCommandLineOption idlePathOption(QStringLiteral("idle-path"), QStringLiteral("Path of the idle ones (/idle)."),
+                                            QStringLiteral("PATH"), QStringLiteral("/idle"));
+    const QCommandLineOption busyPathOption(QStringLiteral("busy-path"), QStringLiteral("Path of the busy ones (/rpc)."),
                                             QStringLiteral("PATH"), QStringLiteral("/rpc"));
     parser.addOptions({sbloadOption, idleOption, busyOption, depthOption, secondsOption, settleOption, sortOption,
-                       orderOption, searchOption, idlePathOption});
+                       orderOption, searchOption, idlePathOption, busyPathOption});
     parser.process(app);
     if (!parser.isSet(sbloadOption)) {
         std::fprintf(stderr, "dashboard_load: --sbload PATH is required\n");
@@ -311,7 +313,8 @@ int main(int argc, char *argv[])
     if (busy > 0) {
         busyLoad.start(sbload, {QStringLiteral("ws"), QStringLiteral("--port"), QString::number(port),
                                 QStringLiteral("--conns"), QString::number(busy), QStringLiteral("--depth"),
-                                parser.value(depthOption), QStringLiteral("--duration"),
+                                parser.value(depthOption), QStringLiteral("--path"), parser.value(busyPathOption),
+                                QStringLiteral("--duration"),
                                 QString::number(settle + seconds + 10), QStringLiteral("--warmup"),
                                 QStringLiteral("1")});
         if (!busyLoad.waitForStarted(5000)) {

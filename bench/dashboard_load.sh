@@ -66,9 +66,9 @@ for round in $(seq "$ROUNDS"); do
             label=${entry%%=*}
             bin=${entry#*=}
             log=$OUT/$label-$scenario-$round
-            # The idle ones on their own path, so that the search scenario hides them.
+            # The idle ones on /idle, the busy ones on /rpc: the search scenario shows only the busy ones.
             if "$bin" --sbload "$LOAD" --idle "$IDLE" --busy "$BUSY" --depth "$DEPTH" \
-                --seconds "$SECONDS_MEASURED" --idle-path /idle "${ARGS[@]}" >"$log.out" 2>"$log.err"; then
+                --seconds "$SECONDS_MEASURED" --idle-path /idle --busy-path /rpc "${ARGS[@]}" >"$log.out" 2>"$log.err"; then
                 line=$(grep '"gui_cpu_pct"' "$log.out" | tail -n 1)
                 echo "{\"label\":\"$label\",\"scenario\":\"$scenario\",\"round\":$round,${line#\{}" >>"$RESULTS"
                 echo "$label $scenario round $round: $line"
