@@ -13,6 +13,7 @@
 # Scenarios (SCENARIOS): id      table sorted by Id (the default)
 #                        msgsin  sorted by "Msgs in", descending (a live column)
 #                        search  "/rpc" in the filter box: only the busy ones shown
+#                        idle    sorted by Id, no busy connections (the table's own cost)
 # Environment: BUILD_DIR (build-dash), ROUNDS (3), IDLE (15000), BUSY (50),
 # DEPTH (1), SECONDS_MEASURED (20), SKIP_BUILD=1, QT_QPA_PLATFORM (offscreen;
 # e.g. xcb under xvfb-run). Output: a table on stdout, raw JSON lines under
@@ -26,7 +27,7 @@ IDLE=${IDLE:-15000}
 BUSY=${BUSY:-50}
 DEPTH=${DEPTH:-1}
 SECONDS_MEASURED=${SECONDS_MEASURED:-20}
-SCENARIOS=${SCENARIOS:-"id msgsin search"}
+SCENARIOS=${SCENARIOS:-"id msgsin search idle"}
 export QT_QPA_PLATFORM=${QT_QPA_PLATFORM:-offscreen}
 
 if [ "${SKIP_BUILD:-0}" != 1 ]; then
@@ -53,6 +54,7 @@ scenario_args() {
     id) ARGS=(--sort Id --order asc) ;;
     msgsin) ARGS=(--sort "Msgs in" --order desc) ;;
     search) ARGS=(--search /rpc) ;;
+    idle) ARGS=(--sort Id --order asc) ;;
     *) echo "unknown scenario $1" >&2; exit 2 ;;
     esac
 }
@@ -67,7 +69,9 @@ for round in $(seq "$ROUNDS"); do
             bin=${entry#*=}
             log=$OUT/$label-$scenario-$round
             # The idle ones on /idle, the busy ones on /rpc: the search scenario shows only the busy ones.
-            if "$bin" --sbload "$LOAD" --idle "$IDLE" --busy "$BUSY" --depth "$DEPTH" \
+            busy=$BUSY
+            [ "$scenario" = idle ] && busy=0
+            if "$bin" --sbload "$LOAD" --idle "$IDLE" --busy "$busy" --depth "$DEPTH" \
                 --seconds "$SECONDS_MEASURED" --idle-path /idle --busy-path /rpc "${ARGS[@]}" >"$log.out" 2>"$log.err"; then
                 line=$(grep '"gui_cpu_pct"' "$log.out" | tail -n 1)
                 echo "{\"label\":\"$label\",\"scenario\":\"$scenario\",\"round\":$round,${line#\{}" >>"$RESULTS"
