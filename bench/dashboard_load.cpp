@@ -27,6 +27,7 @@
 #include <QApplication>
 #include <QCommandLineParser>
 #include <QElapsedTimer>
+#include <QEventLoop>
 #include <QFile>
 #include <QHeaderView>
 #include <QKeyEvent>
@@ -248,10 +249,25 @@ int main(int argc, char *argv[])
     window.resize(1280, 800);
     window.show();
     window.startServer();
-    QElapsedTimer waited;
-    waited.start();
-    while (window.serverBar()->state() == ServerBar::State::Starting && waited.elapsed() < 5000)
-        QCoreApplication::processEvents(QEventLoop::AllEvents, 50);
+    // Waits in a real event loop (the GUI thread sleeps between events, as
+    // in the application), checking `done` every 50 ms.
+    const auto waitUntil = [](const std::function<bool()> &done, int timeoutMs) {
+        if (done())
+            return true;
+        QEventLoop loop;
+        QTimer check;
+        QObject::connect(&check, &QTimer::timeout, &loop, [&] {
+            if (done())
+                loop.quit();
+        });
+        check.start(50);
+        QTimer::singleShot(timeoutMs, &loop, &QEventLoop::quit);
+        loop.exec();
+        return done();
+    };
+    const auto wait = [&waitUntil](int ms) { waitUntil([] { return false; }, ms); };
+
+    waitUntil([&] { return window.serverBar()->state() != ServerBar::State::Starting; }, 5000);
     if (window.serverBar()->state() != ServerBar::State::Running) {
         std::fprintf(stderr, "dashboard_load: the server did not start\n");
         return 1;
@@ -274,14 +290,6 @@ int main(int argc, char *argv[])
     }
     table->setFocus();
     table->selectRow(0);
-
-    const auto waitUntil = [](const std::function<bool()> &done, int timeoutMs) {
-        QElapsedTimer t;
-        t.start();
-        while (!done() && t.elapsed() < timeoutMs)
-            QCoreApplication::processEvents(QEventLoop::AllEvents, 50);
-        return done();
-    };
 
     // The idle connections, held until we stop them.
     const QString sbload = parser.value(sbloadOption);
@@ -326,7 +334,7 @@ int main(int argc, char *argv[])
             return 1;
         }
     }
-    waitUntil([] { return false; }, settle * 1000);
+    wait(settle * 1000);
 
     // The probes.
     ProbeQueue keyQueue, callQueue;
@@ -382,7 +390,7 @@ int main(int argc, char *argv[])
     wall.start();
     sinceLast.start();
     timerProbe.start();
-    waitUntil([] { return false; }, seconds * 1000);
+    wait(seconds * 1000);
     timerProbe.stop();
     keyProbe.recording = false;
     recordCalls = false;
