@@ -169,7 +169,7 @@ private slots:
         QCOMPARE(monitor.totals().bytesIn, 6ull);
 
         a.close();
-        QTRY_VERIFY(monitor.connections().isEmpty());
+        QTRY_COMPARE(monitor.connectionCount(), 0);
         QCOMPARE(monitor.totals().messagesIn, 3ull);
         QCOMPARE(monitor.totals().messagesOut, 3ull);
         QCOMPARE(monitor.totals().bytesOut, 6ull);
@@ -184,7 +184,7 @@ private slots:
         b.close();
         QTRY_COMPARE(server->host->connections()->count(), 0);
         monitor.poll();
-        QVERIFY(monitor.connections().isEmpty());
+        QCOMPARE(monitor.connectionCount(), 0);
         QCOMPARE(monitor.totals().messagesIn, 4ull);
         QCOMPARE(monitor.totals().messagesOut, 4ull);
     }
