@@ -6,7 +6,7 @@
 
 #include "connectionmonitor.h"
 #include "connectiontablemodel.h"
-#include "searchfilterproxymodel.h"
+#include "connectionfilterproxymodel.h"
 
 #include <QAbstractItemModelTester>
 #include <QRandomGenerator>
@@ -64,9 +64,8 @@ private slots:
         ConnectionMonitor monitor(server->host->connections());
         ConnectionTableModel model(&monitor);
         QAbstractItemModelTester tester(&model, QAbstractItemModelTester::FailureReportingMode::Fatal);
-        SearchFilterProxyModel proxy;
+        ConnectionFilterProxyModel proxy;
         proxy.setSourceModel(&model);
-        proxy.setSortRole(ConnectionTableModel::SortRole);
         proxy.sort(ConnectionTableModel::MessagesIn, Qt::DescendingOrder);
         QAbstractItemModelTester proxyTester(&proxy, QAbstractItemModelTester::FailureReportingMode::Fatal);
         QSignalSpy resets(&model, &QAbstractItemModel::modelReset);
@@ -124,7 +123,7 @@ private slots:
     {
         ConnectionMonitor monitor(server->host->connections());
         ConnectionTableModel model(&monitor);
-        SearchFilterProxyModel proxy;
+        ConnectionFilterProxyModel proxy;
         proxy.setSourceModel(&model);
         QAbstractItemModelTester proxyTester(&proxy, QAbstractItemModelTester::FailureReportingMode::Fatal);
         monitor.start();
@@ -135,19 +134,19 @@ private slots:
         QVERIFY(openWebSocket(c, server->wsUrl("/room/2"), {"chat.test"}));
         QTRY_COMPARE(proxy.rowCount(), 3);
 
-        proxy.setColumnFilter(ConnectionTableModel::Subprotocol, QStringLiteral("chat.test"));
+        proxy.setSubprotocolFilter(QStringLiteral("chat.test"));
         QCOMPARE(proxy.rowCount(), 2);
         proxy.setSearchText(QStringLiteral("ROOM/2"));
         QCOMPARE(proxy.rowCount(), 1);
         QCOMPARE(proxy.index(0, ConnectionTableModel::Path).data().toString(), QStringLiteral("/room/2"));
-        proxy.setColumnFilter(ConnectionTableModel::Subprotocol, QString());
+        proxy.setSubprotocolFilter(QString());
         proxy.setSearchText(QStringLiteral("lobby"));
         QCOMPARE(proxy.rowCount(), 1);
         proxy.setSearchText(QString());
         QCOMPARE(proxy.rowCount(), 3);
 
         // New rows pass through the filter as they arrive.
-        proxy.setColumnFilter(ConnectionTableModel::Subprotocol, QStringLiteral("echo.test"));
+        proxy.setSubprotocolFilter(QStringLiteral("echo.test"));
         QWebSocket d;
         QVERIFY(openWebSocket(d, server->wsUrl("/late"), {"echo.test"}));
         QTRY_COMPARE(proxy.rowCount(), 2);

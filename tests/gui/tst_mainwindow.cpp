@@ -6,6 +6,7 @@
 
 #include "testsupport.h"
 
+#include "connectionfilterproxymodel.h"
 #include "connectionmonitor.h"
 #include "connectionsview.h"
 #include "connectiontablemodel.h"
@@ -227,6 +228,8 @@ private slots:
         ConnectionsView *view = window->connectionsView();
         view->findChild<QLineEdit *>(QStringLiteral("searchEdit"))->setText(QStringLiteral("room"));
         view->setSubprotocolFilter(QStringLiteral("chat.test"));
+        view->findChild<QLineEdit *>(QStringLiteral("userEdit"))->setText(QStringLiteral("alice"));
+        view->findChild<QLineEdit *>(QStringLiteral("pathEdit"))->setText(QStringLiteral("/room"));
         view->table()->horizontalHeader()->resizeSection(ConnectionTableModel::Peer, 321);
         view->table()->sortByColumn(ConnectionTableModel::BytesIn, Qt::DescendingOrder);
         window->refusedView()->table()->horizontalHeader()->setSectionHidden(RefusedHandshakeModel::Origin, true);
@@ -244,7 +247,10 @@ private slots:
         QCOMPARE(view->findChild<QLineEdit *>(QStringLiteral("searchEdit"))->text(), QStringLiteral("room"));
         QCOMPARE(view->findChild<QComboBox *>(QStringLiteral("subprotocolCombo"))->currentData().toString(),
                  QStringLiteral("chat.test"));
-        QCOMPARE(view->proxyModel()->columnFilter(ConnectionTableModel::Subprotocol), QStringLiteral("chat.test"));
+        QCOMPARE(view->proxyModel()->subprotocolFilter(), QStringLiteral("chat.test"));
+        QCOMPARE(view->findChild<QLineEdit *>(QStringLiteral("userEdit"))->text(), QStringLiteral("alice"));
+        QCOMPARE(view->proxyModel()->userFilter(), QStringLiteral("alice"));
+        QCOMPARE(view->proxyModel()->pathFilter(), QStringLiteral("/room"));
         QCOMPARE(view->table()->horizontalHeader()->sectionSize(ConnectionTableModel::Peer), 321);
         QCOMPARE(view->table()->horizontalHeader()->sortIndicatorSection(), int(ConnectionTableModel::BytesIn));
         QCOMPARE(view->table()->horizontalHeader()->sortIndicatorOrder(), Qt::DescendingOrder);
