@@ -84,6 +84,12 @@ bool ConnectionFilterProxyModel::filterAcceptsRow(int sourceRow, const QModelInd
 
 bool ConnectionFilterProxyModel::lessThan(const QModelIndex &left, const QModelIndex &right) const
 {
+    // Rows the model is about to remove (many scattered at once) sort last in
+    // either order, so that their removal is one run here too.
+    const bool leftLeaving = m_model->isLeaving(left.row());
+    const bool rightLeaving = m_model->isLeaving(right.row());
+    if (leftLeaving != rightLeaving)
+        return sortOrder() == Qt::AscendingOrder ? rightLeaving : leftLeaving;
     return m_model->lessThan(left.row(), right.row(), left.column());
 }
 

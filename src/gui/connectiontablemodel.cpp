@@ -57,8 +57,9 @@ std::unique_ptr<ConnectionTableModel::Row> ConnectionTableModel::makeRow(Connect
 
 void ConnectionTableModel::applyActivity(const std::vector<ConnectionActivity> &activity, const InfoLookup &lookup)
 {
-    // 1. Rows whose connection is gone, removed run by run from the bottom
-    //    up so that the rows above keep their numbers.
+    // 1. Rows whose connection is gone: a few runs are removed run by run
+    //    from the bottom up, so that the rows above keep their numbers; many
+    //    scattered ones (clients of one host leaving) all at once.
     bool removedAny = false;
     {
         std::vector<std::pair<int, int>> goneRuns;
@@ -75,10 +76,14 @@ void ConnectionTableModel::applyActivity(const std::vector<ConnectionActivity> &
                 goneRuns.emplace_back(row, row);
         }
         removedAny = !goneRuns.empty();
-        for (auto run = goneRuns.crbegin(); run != goneRuns.crend(); ++run) {
-            beginRemoveRows({}, run->first, run->second);
-            m_rows.erase(m_rows.begin() + run->first, m_rows.begin() + run->second + 1);
-            endRemoveRows();
+        if (goneRuns.size() > MaxRemovalRuns) {
+            removeScattered(goneRuns);
+        } else {
+            for (auto run = goneRuns.crbegin(); run != goneRuns.crend(); ++run) {
+                beginRemoveRows({}, run->first, run->second);
+                m_rows.erase(m_rows.begin() + run->first, m_rows.begin() + run->second + 1);
+                endRemoveRows();
+            }
         }
     }
 
@@ -189,6 +194,52 @@ void ConnectionTableModel::applyActivity(const std::vector<ConnectionActivity> &
         emit batchApplied(changedColumns, insertedAny);
 }
 
+void ConnectionTableModel::removeScattered(const std::vector<std::pair<int, int>> &goneRuns)
+{
+    // Each removal signal costs every attached proxy and view work in
+    // proportion to all rows (QSortFilterProxyModel rebuilds its mappings,
+    // QHeaderView walks its sections), so a thousand scattered runs would
+    // stall the GUI thread for a good part of a second. Instead the leaving
+    // rows move behind the others in one layout change (persistent indexes,
+    // and with them selections, follow) and go in one removal. While they
+    // wait at the end, isLeaving() is true for them, so that a sorting proxy
+    // can keep them at its end too (ConnectionFilterProxyModel does).
+    const int rows = int(m_rows.size());
+    std::vector<bool> gone(size_t(rows), false);
+    for (const auto &[first, last] : goneRuns)
+        std::fill(gone.begin() + first, gone.begin() + last + 1, true);
+
+    emit layoutAboutToBeChanged();
+    // The rows that stay keep their order, the leaving ones follow in theirs.
+    std::vector<int> newRowOf(size_t(rows), -1);
+    std::vector<std::unique_ptr<Row>> reordered;
+    reordered.reserve(size_t(rows));
+    for (bool leaving : {false, true}) {
+        for (int row = 0; row < rows; ++row) {
+            if (gone[size_t(row)] != leaving)
+                continue;
+            newRowOf[size_t(row)] = int(reordered.size());
+            m_rows[size_t(row)]->leaving = leaving;
+            reordered.push_back(std::move(m_rows[size_t(row)]));
+        }
+    }
+    const int kept = rows - int(std::count(gone.cbegin(), gone.cend(), true));
+    m_rows.swap(reordered);
+    m_leaving = rows - kept;
+    const QModelIndexList from = persistentIndexList();
+    QModelIndexList to;
+    to.reserve(from.size());
+    for (const QModelIndex &i : from)
+        to.append(index(newRowOf[size_t(i.row())], i.column()));
+    changePersistentIndexList(from, to);
+    emit layoutChanged();
+
+    beginRemoveRows({}, kept, rows - 1);
+    m_rows.resize(size_t(kept));
+    m_leaving = 0;
+    endRemoveRows();
+}
+
 void ConnectionTableModel::applySnapshot(QList<ConnectionInfo> snapshot)
 {
     std::sort(snapshot.begin(), snapshot.end(), byId);
@@ -213,9 +264,11 @@ void ConnectionTableModel::applySnapshot(QList<ConnectionInfo> snapshot)
 
 int ConnectionTableModel::rowOf(quint64 id) const
 {
-    const auto it = std::lower_bound(m_rows.cbegin(), m_rows.cend(), id,
+    // Rows are in id order, except leaving ones waiting at the end.
+    const auto end = m_rows.cend() - m_leaving;
+    const auto it = std::lower_bound(m_rows.cbegin(), end, id,
                                      [](const std::unique_ptr<Row> &r, quint64 value) { return r->info.id < value; });
-    return it != m_rows.cend() && (*it)->info.id == id ? int(it - m_rows.cbegin()) : -1;
+    return it != end && (*it)->info.id == id ? int(it - m_rows.cbegin()) : -1;
 }
 
 bool ConnectionTableModel::lessThan(int leftRow, int rightRow, int column) const

@@ -16,7 +16,9 @@ class ConnectionMonitor;
 // each ConnectionMonitor tick it merges the counters of every open
 // connection (numbers only) into its rows by id, asks the registry for the
 // full info of new ids only, and reports the whole tick as a batch:
-//   - one beginRemoveRows() per run of adjacent rows that went (bottom up),
+//   - one beginRemoveRows() per run of adjacent rows that went (bottom up);
+//     more than MaxRemovalRuns runs: one layout change that moves the
+//     leaving rows to the end, then one beginRemoveRows() (removeScattered),
 //   - one beginInsertRows() per run of new rows (new ids are the highest, so
 //     usually one run at the end),
 //   - one dataChanged() for the rectangle that holds every changed cell,
@@ -64,7 +66,10 @@ public:
 
     const ConnectionInfo &connectionAt(int row) const { return m_rows.at(size_t(row))->info; }
     quint64 connectionId(int row) const { return m_rows.at(size_t(row))->info.id; }
-    int rowOf(quint64 id) const; // -1 when not shown
+    int rowOf(quint64 id) const; // -1 when not shown (or about to go)
+    // True only during a removal of many scattered rows, for the rows that
+    // are about to go (moved to the end by a layout change just before).
+    bool isLeaving(int row) const { return m_rows.at(size_t(row))->leaving; }
 
     // Orders two rows by a column's value, ties by id, without QVariants
     // (what a sorting proxy calls a few hundred thousand times per sort).
@@ -79,6 +84,8 @@ public:
     QVariant headerData(int section, Qt::Orientation orientation, int role = Qt::DisplayRole) const override;
 
     static constexpr quint32 columnBit(int column) { return 1u << column; }
+    // Beyond this many separate runs of gone rows in one tick, they go in one removal.
+    static constexpr size_t MaxRemovalRuns = 16;
 
 signals:
     // After each tick that changed anything: `changedColumns` has
@@ -93,8 +100,11 @@ private:
         QString peerText; // as shown: "127.0.0.1:5000", with " (TLS)"
         Q_IPV6ADDR peerKey{}; // the address as 16 bytes, for sorting
         qint64 lastActivityMs = 0;
+        bool leaving = false; // see isLeaving()
     };
     static std::unique_ptr<Row> makeRow(ConnectionInfo info);
+    void removeScattered(const std::vector<std::pair<int, int>> &goneRuns);
 
     std::vector<std::unique_ptr<Row>> m_rows; // ascending ids
+    ptrdiff_t m_leaving = 0; // rows at the end waiting for their removal
 };
