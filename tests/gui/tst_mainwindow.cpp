@@ -210,6 +210,21 @@ private slots:
         combo->setCurrentIndex(0);
         QCOMPARE(view->table()->model()->rowCount(), 2);
 
+        // The path and user fields; no connection has a user without identity.
+        auto *path = view->findChild<QLineEdit *>(QStringLiteral("pathEdit"));
+        auto *user = view->findChild<QLineEdit *>(QStringLiteral("userEdit"));
+        QVERIFY(path && user);
+        path->setText(QStringLiteral("/B"));
+        QCOMPARE(view->table()->model()->rowCount(), 1);
+        QCOMPARE(cell(view->table(), 0, ConnectionTableModel::Path), QStringLiteral("/b"));
+        QCOMPARE(cell(view->table(), 0, ConnectionTableModel::User), QString());
+        QVERIFY(view->findChild<QLabel *>(QStringLiteral("countLabel"))->text().startsWith(QStringLiteral("1 of 2")));
+        path->clear();
+        user->setText(QStringLiteral("alice"));
+        QCOMPARE(view->table()->model()->rowCount(), 0);
+        user->clear();
+        QCOMPARE(view->table()->model()->rowCount(), 2);
+
         window->activateWindow();
         QVERIFY(QTest::qWaitForWindowActive(window.get()));
         view->table()->setFocus();
