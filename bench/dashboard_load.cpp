@@ -1,13 +1,14 @@
 // The dashboard at many connections: the real MainWindow (Connections view in
 // front) over the server as shipped, while bench's sbload holds N idle
 // WebSocket connections and keeps M busy ones echoing. Measures, over a
-// fixed window once everything is connected and shown:
-//   - the GUI thread's CPU time (utime + stime of the main thread from
-//     /proc/self/task/<tid>/stat), as a percentage of one core;
-//   - input lag: a probe thread posts a key press (Down/Up alternately) to
-//     the connection table every 10 ms and records how long each waited
-//     before the table got it; likewise a plain queued call;
-//   - how late a 10 ms timer on the GUI thread fires.
+// two windows of --seconds once everything is connected and shown:
+//   1. the GUI thread's CPU time (utime + stime of the main thread from
+//      /proc/self/task/<tid>/stat) as a percentage of one core, with nothing
+//      else running in the process;
+//   2. input lag: a probe thread posts a key press (Down/Up alternately) to
+//      the connection table every 50 ms and records how long each waited
+//      before the table got it; likewise a plain queued call every 10 ms;
+//      and how late a 10 ms timer on the GUI thread fires.
 // Prints one JSON line with the figures (bench/dashboard_load.sh runs it in
 // rounds and summarises).
 //
@@ -198,7 +199,7 @@ int main(int argc, char *argv[])
                                         QStringLiteral("N"), QStringLiteral("50"));
     const QCommandLineOption depthOption(QStringLiteral("depth"), QStringLiteral("Requests in flight per busy one (1)."),
                                          QStringLiteral("D"), QStringLiteral("1"));
-    const QCommandLineOption secondsOption(QStringLiteral("seconds"), QStringLiteral("Measured window (20)."),
+    const QCommandLineOption secondsOption(QStringLiteral("seconds"), QStringLiteral("Each of the two measured windows (20)."),
                                            QStringLiteral("S"), QStringLiteral("20"));
     const QCommandLineOption settleOption(QStringLiteral("settle"),
                                           QStringLiteral("Seconds between the busy load's start and the window (3)."),
@@ -323,7 +324,7 @@ int main(int argc, char *argv[])
                                 QStringLiteral("--conns"), QString::number(busy), QStringLiteral("--depth"),
                                 parser.value(depthOption), QStringLiteral("--path"), parser.value(busyPathOption),
                                 QStringLiteral("--duration"),
-                                QString::number(settle + seconds + 10), QStringLiteral("--warmup"),
+                                QString::number(settle + 2 * seconds + 10), QStringLiteral("--warmup"),
                                 QStringLiteral("1")});
         if (!busyLoad.waitForStarted(5000)) {
             std::fprintf(stderr, "dashboard_load: cannot start %s\n", qPrintable(sbload));
@@ -336,8 +337,53 @@ int main(int argc, char *argv[])
     }
     wait(settle * 1000);
 
-    // The probes.
-    ProbeQueue keyQueue, callQueue;
+    // Two windows of `seconds` each. First the GUI thread's CPU with nothing
+    // but the dashboard and the load (the probes below cost CPU of their
+    // own: each key press moves the current row and repaints); then the
+    // lag, with the probes.
+    const pid_t mainThread = getpid(); // the main thread's id is the process id
+    struct Window
+    {
+        qint64 guiTicks = 0, processTicks = 0;
+        std::pair<qint64, qint64> machine;
+        TrafficTotals totals;
+        QElapsedTimer wall;
+    };
+    const auto open = [&](Window &w) {
+        w.totals = registry->totals();
+        w.guiTicks = cpuTicks(mainThread);
+        w.processTicks = cpuTicks(0);
+        w.machine = machineJiffies();
+        w.wall.start();
+    };
+    const double tick = double(sysconf(_SC_CLK_TCK));
+    struct Figures
+    {
+        double wallS, guiCpuPct, processCpuPct, machineBusyPct, messagesPerS;
+    };
+    const auto close = [&](const Window &w) {
+        Figures f;
+        f.wallS = double(w.wall.nsecsElapsed()) / 1e9;
+        f.guiCpuPct = 100.0 * double(cpuTicks(mainThread) - w.guiTicks) / tick / f.wallS;
+        f.processCpuPct = 100.0 * double(cpuTicks(0) - w.processTicks) / tick / f.wallS;
+        const auto machine = machineJiffies();
+        const qint64 total = machine.second - w.machine.second;
+        f.machineBusyPct = total > 0 ? 100.0 * double(machine.first - w.machine.first) / double(total) : 0;
+        f.messagesPerS = double(registry->totals().messagesIn - w.totals.messagesIn) / f.wallS;
+        return f;
+    };
+
+    const QByteArray loadBefore = loadAverage();
+    // For a profiler to attach to the main thread for the first window.
+    std::printf("{\"event\":\"window\",\"pid\":%d,\"seconds\":%d}\n", int(mainThread), seconds);
+    std::fflush(stdout);
+    Window quiet;
+    open(quiet);
+    wait(seconds * 1000);
+    const Figures cpu = close(quiet);
+
+    // The probes: a key press every 50 ms, a queued call and a timer every 10 ms.
+    ProbeQueue keyQueue;
     KeyProbe keyProbe(&keyQueue);
     table->installEventFilter(&keyProbe);
     std::vector<double> callWaitsMs;
@@ -348,15 +394,17 @@ int main(int argc, char *argv[])
     std::thread prober([&] {
         bool down = true;
         auto next = Clock::now();
-        while (probing.load()) {
+        for (int n = 0; probing.load(); ++n) {
             next += std::chrono::milliseconds(10);
             std::this_thread::sleep_until(next);
-            // Alternating Down/Up keeps the current row near the top.
-            keyQueue.push(nowNs());
-            QCoreApplication::postEvent(table, new QKeyEvent(QEvent::KeyPress, down ? Qt::Key_Down : Qt::Key_Up,
-                                                             Qt::NoModifier, 0, KeyProbe::ProbeMark, 0,
-                                                             QString(), false, 1, keyboard));
-            down = !down;
+            if (n % 5 == 0) {
+                // Alternating Down/Up keeps the current row near the top.
+                keyQueue.push(nowNs());
+                QCoreApplication::postEvent(table, new QKeyEvent(QEvent::KeyPress, down ? Qt::Key_Down : Qt::Key_Up,
+                                                                 Qt::NoModifier, 0, KeyProbe::ProbeMark, 0,
+                                                                 QString(), false, 1, keyboard));
+                down = !down;
+            }
             const qint64 posted = nowNs();
             QMetaObject::invokeMethod(&callReceiver, [&, posted] {
                 if (recordCalls)
@@ -364,7 +412,6 @@ int main(int argc, char *argv[])
             }, Qt::QueuedConnection);
         }
     });
-
     std::vector<double> lateMs;
     QElapsedTimer sinceLast;
     QTimer timerProbe;
@@ -374,41 +421,20 @@ int main(int argc, char *argv[])
         lateMs.push_back(std::max(0.0, double(sinceLast.nsecsElapsed()) / 1e6 - 10.0));
         sinceLast.restart();
     });
-
-    const pid_t mainThread = getpid(); // the main thread's id is the process id
-    const TrafficTotals before = registry->totals();
-    const qint64 guiBefore = cpuTicks(mainThread);
-    const qint64 processBefore = cpuTicks(0);
-    const auto machineBefore = machineJiffies();
-    const QByteArray loadBefore = loadAverage();
-    // For a profiler to attach to the main thread for the window.
-    std::printf("{\"event\":\"window\",\"pid\":%d,\"seconds\":%d}\n", int(mainThread), seconds);
-    std::fflush(stdout);
+    Window probed;
+    open(probed);
     keyProbe.recording = true;
     recordCalls = true;
-    QElapsedTimer wall;
-    wall.start();
     sinceLast.start();
     timerProbe.start();
     wait(seconds * 1000);
     timerProbe.stop();
     keyProbe.recording = false;
     recordCalls = false;
-    const double wallS = double(wall.nsecsElapsed()) / 1e9;
-    const qint64 guiAfter = cpuTicks(mainThread);
-    const qint64 processAfter = cpuTicks(0);
-    const auto machineAfter = machineJiffies();
-    const TrafficTotals after = registry->totals();
+    const Figures lag = close(probed);
     probing = false;
     prober.join();
 
-    const double tick = double(sysconf(_SC_CLK_TCK));
-    const double guiCpuPct = 100.0 * double(guiAfter - guiBefore) / tick / wallS;
-    const double processCpuPct = 100.0 * double(processAfter - processBefore) / tick / wallS;
-    const qint64 machineTotal = machineAfter.second - machineBefore.second;
-    const double machineBusyPct =
-        machineTotal > 0 ? 100.0 * double(machineAfter.first - machineBefore.first) / double(machineTotal) : 0;
-    const double messagesPerS = double(after.messagesIn - before.messagesIn) / wallS;
     const Percentiles key = percentiles(keyProbe.waitsMs);
     const Percentiles call = percentiles(callWaitsMs);
     const Percentiles late = percentiles(lateMs);
@@ -416,14 +442,16 @@ int main(int argc, char *argv[])
     std::printf("{\"idle\":%d,\"busy\":%d,\"sort\":\"%s %s\",\"search\":\"%s\",\"rows\":%d,\"shown\":%d,"
                 "\"connect_s\":%.2f,\"window_s\":%.1f,\"gui_cpu_pct\":%.1f,\"process_cpu_pct\":%.1f,"
                 "\"machine_busy_pct\":%.1f,\"msgs_per_s\":%.0f,"
+                "\"probed_gui_cpu_pct\":%.1f,\"probed_machine_busy_pct\":%.1f,\"probed_msgs_per_s\":%.0f,"
                 "\"key_p50_ms\":%.2f,\"key_p99_ms\":%.2f,\"key_max_ms\":%.2f,\"keys\":%zu,"
-                "\"call_p50_ms\":%.2f,\"call_p99_ms\":%.2f,\"call_max_ms\":%.2f,"
+                "\"call_p50_ms\":%.2f,\"call_p99_ms\":%.2f,\"call_max_ms\":%.2f,\"calls\":%zu,"
                 "\"timer_late_p50_ms\":%.2f,\"timer_late_p99_ms\":%.2f,\"timer_late_max_ms\":%.2f,"
                 "\"loadavg_before\":\"%s\",\"loadavg_after\":\"%s\"}\n",
                 idle, busy, qPrintable(parser.value(sortOption)), qPrintable(parser.value(orderOption)),
                 qPrintable(parser.value(searchOption)), model->rowCount(), table->model()->rowCount(), connectS,
-                wallS, guiCpuPct, processCpuPct, machineBusyPct, messagesPerS, key.p50, key.p99, key.max, key.count,
-                call.p50, call.p99, call.max, late.p50, late.p99, late.max, loadBefore.constData(),
+                cpu.wallS, cpu.guiCpuPct, cpu.processCpuPct, cpu.machineBusyPct, cpu.messagesPerS, lag.guiCpuPct,
+                lag.machineBusyPct, lag.messagesPerS, key.p50, key.p99, key.max, key.count, call.p50, call.p99,
+                call.max, call.count, late.p50, late.p99, late.max, loadBefore.constData(),
                 loadAverage().constData());
     std::fflush(stdout);
 
