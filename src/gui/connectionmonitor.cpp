@@ -28,8 +28,7 @@ void ConnectionMonitor::stop()
 
 void ConnectionMonitor::poll()
 {
-    m_connections = m_registry->snapshot();
-    m_totals = m_registry->totals();
+    m_totals = m_registry->activity(m_activity);
     m_lastPollMs = QDateTime::currentMSecsSinceEpoch();
     emit polled();
 }

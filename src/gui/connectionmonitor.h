@@ -2,15 +2,17 @@
 
 #include "admin/connectionregistry.h"
 
-#include <QList>
 #include <QObject>
 #include <QTimer>
 
 // The dashboard's refresh clock over the connection registry. At a fixed rate
-// (10 Hz by default) it takes one snapshot, which every view then reads, and
-// the registry's running totals (closed connections included). The server
-// never waits for it and it never waits for the server: both are short
-// mutex-protected copies.
+// (10 Hz by default) it takes one look at every open connection's counters
+// (ConnectionRegistry::activity(): numbers only, no strings, into a buffer
+// reused from tick to tick), which every view then reads, and the running
+// totals (closed connections included) from the same pass. The server never
+// waits for it and it never waits for the server: a short mutex-protected
+// copy. Whoever needs a connection's full info asks the registry for the ids
+// it has not seen yet.
 //
 // Models that need the same clock (refused handshakes, and in phase 2 the
 // traffic log) read from the core in their slot on polled().
@@ -33,20 +35,21 @@ public:
     // One tick now (also what the timer calls).
     void poll();
 
-    // The latest snapshot, ordered by connection id.
-    const QList<ConnectionInfo> &connections() const { return m_connections; }
+    // The latest counters of every open connection, ordered by id.
+    const std::vector<ConnectionActivity> &activity() const { return m_activity; }
+    int connectionCount() const { return int(m_activity.size()); }
     // Messages and bytes since the server core started, closed connections included.
     const TrafficTotals &totals() const { return m_totals; }
     qint64 lastPollMs() const { return m_lastPollMs; }
 
 signals:
-    // After every tick; connections() and totals() are up to date.
+    // After every tick; activity() and totals() are up to date.
     void polled();
 
 private:
     ConnectionRegistry *m_registry;
     QTimer m_timer;
-    QList<ConnectionInfo> m_connections;
+    std::vector<ConnectionActivity> m_activity;
     TrafficTotals m_totals;
     qint64 m_lastPollMs = 0;
 };

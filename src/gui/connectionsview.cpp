@@ -9,7 +9,7 @@
 #include "connectiontablemodel.h"
 #include "dashboardsettings.h"
 #include "paletteiconengine.h"
-#include "searchfilterproxymodel.h"
+#include "connectionfilterproxymodel.h"
 #include "sendnotificationdialog.h"
 
 #include <QAction>
@@ -21,6 +21,9 @@
 
 namespace {
 const QString SubprotocolFilter = QStringLiteral("subprotocol");
+const QString UserFilter = QStringLiteral("user");
+const QString PathFilter = QStringLiteral("path");
+const QString Columns = QStringLiteral("columns");
 }
 
 ConnectionsView::ConnectionsView(ConnectionTableModel *model, ConnectionRegistry *registry, QWidget *parent)
@@ -28,14 +31,13 @@ ConnectionsView::ConnectionsView(ConnectionTableModel *model, ConnectionRegistry
     , m_ui(std::make_unique<Ui::ConnectionsView>())
     , m_model(model)
     , m_registry(registry)
-    , m_proxy(new SearchFilterProxyModel(this))
+    , m_proxy(new ConnectionFilterProxyModel(this))
 {
     m_ui->setupUi(this);
     setObjectName(viewKey());
     m_ui->searchEdit->addAction(PaletteIconEngine::icon(QStringLiteral("search")), QLineEdit::LeadingPosition);
 
     m_proxy->setSourceModel(model);
-    m_proxy->setSortRole(ConnectionTableModel::SortRole);
     QTableView *table = m_ui->table;
     table->setModel(m_proxy);
     table->sortByColumn(ConnectionTableModel::Id, Qt::AscendingOrder);
@@ -47,6 +49,7 @@ ConnectionsView::ConnectionsView(ConnectionTableModel *model, ConnectionRegistry
     QHeaderView *header = table->horizontalHeader();
     header->resizeSection(ConnectionTableModel::Id, width(QStringLiteral("00000")));
     header->resizeSection(ConnectionTableModel::Peer, width(QStringLiteral("255.255.255.255:65535")));
+    header->resizeSection(ConnectionTableModel::User, width(QStringLiteral("user@example.org")));
     header->resizeSection(ConnectionTableModel::Path, width(QStringLiteral("/socket/path")));
     header->resizeSection(ConnectionTableModel::Origin, width(QStringLiteral("https://app.example.org:8443")));
     header->resizeSection(ConnectionTableModel::Subprotocol, width(QStringLiteral("Subprotocol__")));
@@ -58,20 +61,19 @@ ConnectionsView::ConnectionsView(ConnectionTableModel *model, ConnectionRegistry
 
     m_ui->subprotocolCombo->addItem(tr("All subprotocols"), QString());
     connect(m_ui->subprotocolCombo, &QComboBox::currentIndexChanged, this, [this] {
-        m_proxy->setColumnFilter(ConnectionTableModel::Subprotocol,
-                                 m_ui->subprotocolCombo->currentData().toString());
+        m_proxy->setSubprotocolFilter(m_ui->subprotocolCombo->currentData().toString());
     });
-    connect(m_ui->searchEdit, &QLineEdit::textChanged, m_proxy, &SearchFilterProxyModel::setSearchText);
+    connect(m_ui->searchEdit, &QLineEdit::textChanged, m_proxy, &ConnectionFilterProxyModel::setSearchText);
+    connect(m_ui->userEdit, &QLineEdit::textChanged, m_proxy, &ConnectionFilterProxyModel::setUserFilter);
+    connect(m_ui->pathEdit, &QLineEdit::textChanged, m_proxy, &ConnectionFilterProxyModel::setPathFilter);
 
     createActions();
     connect(table, &QWidget::customContextMenuRequested, this, &ConnectionsView::showContextMenu);
     connect(table->selectionModel(), &QItemSelectionModel::selectionChanged, this, &ConnectionsView::updateActions);
-    for (QAbstractItemModel *m : {static_cast<QAbstractItemModel *>(m_proxy), static_cast<QAbstractItemModel *>(model)}) {
-        connect(m, &QAbstractItemModel::rowsInserted, this, &ConnectionsView::updateCount);
-        connect(m, &QAbstractItemModel::rowsRemoved, this, &ConnectionsView::updateCount);
-        connect(m, &QAbstractItemModel::modelReset, this, &ConnectionsView::updateCount);
-        connect(m, &QAbstractItemModel::layoutChanged, this, &ConnectionsView::updateCount);
-    }
+    // The count once per tick and per filter change, not per inserted or removed run.
+    connect(model, &ConnectionTableModel::batchApplied, this, &ConnectionsView::updateCount);
+    connect(model, &QAbstractItemModel::modelReset, this, &ConnectionsView::updateCount);
+    connect(m_proxy, &ConnectionFilterProxyModel::filterChanged, this, &ConnectionsView::updateCount);
     updateActions();
     updateCount();
 }
@@ -344,15 +346,21 @@ void ConnectionsView::focusSearch()
 void ConnectionsView::saveSettings(DashboardSettings &settings) const
 {
     settings.setHeaderState(viewKey(), m_ui->table->horizontalHeader()->saveState());
+    settings.setFilter(viewKey(), Columns, QString::number(ConnectionTableModel::ColumnCount));
     settings.setSearchText(viewKey(), m_ui->searchEdit->text());
     settings.setFilter(viewKey(), SubprotocolFilter, m_ui->subprotocolCombo->currentData().toString());
+    settings.setFilter(viewKey(), UserFilter, m_ui->userEdit->text());
+    settings.setFilter(viewKey(), PathFilter, m_ui->pathEdit->text());
 }
 
 void ConnectionsView::restoreSettings(const DashboardSettings &settings)
 {
+    // A header saved with other columns would put widths and order on the wrong ones.
     const QByteArray header = settings.headerState(viewKey());
-    if (!header.isEmpty())
+    if (!header.isEmpty() && settings.filter(viewKey(), Columns).toInt() == ConnectionTableModel::ColumnCount)
         m_ui->table->horizontalHeader()->restoreState(header);
     m_ui->searchEdit->setText(settings.searchText(viewKey()));
+    m_ui->userEdit->setText(settings.filter(viewKey(), UserFilter));
+    m_ui->pathEdit->setText(settings.filter(viewKey(), PathFilter));
     setSubprotocolFilter(settings.filter(viewKey(), SubprotocolFilter));
 }

@@ -13,12 +13,12 @@ class ConnectionsView;
 }
 class ConnectionRegistry;
 class ConnectionTableModel;
-class SearchFilterProxyModel;
+class ConnectionFilterProxyModel;
 class QAction;
 class QTableView;
 
-// The live connections table with its filters (text across columns, the
-// negotiated subprotocol) and what can be done to a connection: disconnect
+// The live connections table with its filters (text across the fields a
+// connection keeps, its user, its path, the negotiated subprotocol) and what can be done to a connection: disconnect
 // (1000, or 1008 with a reason), send it a text message or a notification,
 // copy its row. Every action goes through ConnectionRegistry, which queues
 // the call to the connection's worker: nothing here waits for the server.
@@ -34,7 +34,7 @@ public:
     void setSubprotocolFilter(const QString &name); // empty: all
 
     QTableView *table() const;
-    SearchFilterProxyModel *proxyModel() const { return m_proxy; }
+    ConnectionFilterProxyModel *proxyModel() const { return m_proxy; }
     QList<quint64> selectedConnections() const;
     bool selectConnection(quint64 id);
 
@@ -77,7 +77,7 @@ private:
     std::unique_ptr<Ui::ConnectionsView> m_ui;
     ConnectionTableModel *m_model;
     ConnectionRegistry *m_registry;
-    SearchFilterProxyModel *m_proxy;
+    ConnectionFilterProxyModel *m_proxy;
     QAction *m_disconnect = nullptr;
     QAction *m_disconnectPolicy = nullptr;
     QAction *m_sendMessage = nullptr;

@@ -196,7 +196,7 @@ bool MainWindow::showView(const QString &viewKey)
 
 void MainWindow::onPolled()
 {
-    const int connections = int(m_monitor->connections().size());
+    const int connections = m_monitor->connectionCount();
     const TrafficTotals &totals = m_monitor->totals();
     m_rates->record(m_monitor->lastPollMs(), totals.messagesIn, totals.messagesOut, connections);
     m_ui->serverBar->showConnectionCount(connections);

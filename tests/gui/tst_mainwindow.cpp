@@ -6,6 +6,7 @@
 
 #include "testsupport.h"
 
+#include "connectionfilterproxymodel.h"
 #include "connectionmonitor.h"
 #include "connectionsview.h"
 #include "connectiontablemodel.h"
@@ -209,6 +210,21 @@ private slots:
         combo->setCurrentIndex(0);
         QCOMPARE(view->table()->model()->rowCount(), 2);
 
+        // The path and user fields; no connection has a user without identity.
+        auto *path = view->findChild<QLineEdit *>(QStringLiteral("pathEdit"));
+        auto *user = view->findChild<QLineEdit *>(QStringLiteral("userEdit"));
+        QVERIFY(path && user);
+        path->setText(QStringLiteral("/B"));
+        QCOMPARE(view->table()->model()->rowCount(), 1);
+        QCOMPARE(cell(view->table(), 0, ConnectionTableModel::Path), QStringLiteral("/b"));
+        QCOMPARE(cell(view->table(), 0, ConnectionTableModel::User), QString());
+        QVERIFY(view->findChild<QLabel *>(QStringLiteral("countLabel"))->text().startsWith(QStringLiteral("1 of 2")));
+        path->clear();
+        user->setText(QStringLiteral("alice"));
+        QCOMPARE(view->table()->model()->rowCount(), 0);
+        user->clear();
+        QCOMPARE(view->table()->model()->rowCount(), 2);
+
         window->activateWindow();
         QVERIFY(QTest::qWaitForWindowActive(window.get()));
         view->table()->setFocus();
@@ -227,6 +243,8 @@ private slots:
         ConnectionsView *view = window->connectionsView();
         view->findChild<QLineEdit *>(QStringLiteral("searchEdit"))->setText(QStringLiteral("room"));
         view->setSubprotocolFilter(QStringLiteral("chat.test"));
+        view->findChild<QLineEdit *>(QStringLiteral("userEdit"))->setText(QStringLiteral("alice"));
+        view->findChild<QLineEdit *>(QStringLiteral("pathEdit"))->setText(QStringLiteral("/room"));
         view->table()->horizontalHeader()->resizeSection(ConnectionTableModel::Peer, 321);
         view->table()->sortByColumn(ConnectionTableModel::BytesIn, Qt::DescendingOrder);
         window->refusedView()->table()->horizontalHeader()->setSectionHidden(RefusedHandshakeModel::Origin, true);
@@ -244,7 +262,10 @@ private slots:
         QCOMPARE(view->findChild<QLineEdit *>(QStringLiteral("searchEdit"))->text(), QStringLiteral("room"));
         QCOMPARE(view->findChild<QComboBox *>(QStringLiteral("subprotocolCombo"))->currentData().toString(),
                  QStringLiteral("chat.test"));
-        QCOMPARE(view->proxyModel()->columnFilter(ConnectionTableModel::Subprotocol), QStringLiteral("chat.test"));
+        QCOMPARE(view->proxyModel()->subprotocolFilter(), QStringLiteral("chat.test"));
+        QCOMPARE(view->findChild<QLineEdit *>(QStringLiteral("userEdit"))->text(), QStringLiteral("alice"));
+        QCOMPARE(view->proxyModel()->userFilter(), QStringLiteral("alice"));
+        QCOMPARE(view->proxyModel()->pathFilter(), QStringLiteral("/room"));
         QCOMPARE(view->table()->horizontalHeader()->sectionSize(ConnectionTableModel::Peer), 321);
         QCOMPARE(view->table()->horizontalHeader()->sortIndicatorSection(), int(ConnectionTableModel::BytesIn));
         QCOMPARE(view->table()->horizontalHeader()->sortIndicatorOrder(), Qt::DescendingOrder);

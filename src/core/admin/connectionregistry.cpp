@@ -3,6 +3,9 @@
 #include "ws/websocketsession.h"
 
 #include <QJsonArray>
+#include <QTimeZone>
+
+#include <algorithm>
 
 namespace {
 QString isoMs(const QDateTime &t)
@@ -109,7 +112,13 @@ ConnectionInfo ConnectionRegistry::materialize(const WebSocketSession &session)
     info.messagesOut = s.messagesOut.load(std::memory_order_relaxed);
     info.bytesIn = s.bytesIn.load(std::memory_order_relaxed);
     info.bytesOut = s.bytesOut.load(std::memory_order_relaxed);
-    info.lastActivity = QDateTime::fromMSecsSinceEpoch(s.lastActivityMs.load(std::memory_order_relaxed));
+    // UTC: a local-time QDateTime asks the C library for the time zone
+    // (a stat() of /etc/localtime each time), per connection per snapshot.
+#if QT_VERSION >= QT_VERSION_CHECK(6, 5, 0)
+    info.lastActivity = QDateTime::fromMSecsSinceEpoch(s.lastActivityMs.load(std::memory_order_relaxed), QTimeZone::UTC);
+#else
+    info.lastActivity = QDateTime::fromMSecsSinceEpoch(s.lastActivityMs.load(std::memory_order_relaxed), Qt::UTC);
+#endif
     return info;
 }
 
@@ -133,6 +142,49 @@ std::optional<ConnectionInfo> ConnectionRegistry::connection(quint64 id) const
     if (it == m_entries.cend())
         return std::nullopt;
     return materialize(**it);
+}
+
+QList<ConnectionInfo> ConnectionRegistry::connections(QList<quint64> ids) const
+{
+    std::sort(ids.begin(), ids.end());
+    QList<ConnectionInfo> list;
+    list.reserve(ids.size());
+    QMutexLocker locker(&m_mutex);
+    for (quint64 id : std::as_const(ids)) {
+        const auto it = m_entries.constFind(id);
+        if (it != m_entries.cend())
+            list.append(materialize(**it));
+    }
+    return list;
+}
+
+TrafficTotals ConnectionRegistry::activity(std::vector<ConnectionActivity> &out) const
+{
+    out.clear();
+    TrafficTotals t;
+    {
+        QMutexLocker locker(&m_mutex);
+        out.reserve(size_t(m_entries.size()));
+        t = m_closedTotals;
+        for (auto it = m_entries.cbegin(); it != m_entries.cend(); ++it) {
+            const ConnectionStats &s = it.value()->stats();
+            ConnectionActivity a;
+            a.id = it.key();
+            a.messagesIn = s.messagesIn.load(std::memory_order_relaxed);
+            a.messagesOut = s.messagesOut.load(std::memory_order_relaxed);
+            a.bytesIn = s.bytesIn.load(std::memory_order_relaxed);
+            a.bytesOut = s.bytesOut.load(std::memory_order_relaxed);
+            a.lastActivityMs = s.lastActivityMs.load(std::memory_order_relaxed);
+            t.messagesIn += a.messagesIn;
+            t.messagesOut += a.messagesOut;
+            t.bytesIn += a.bytesIn;
+            t.bytesOut += a.bytesOut;
+            out.push_back(a);
+        }
+    }
+    std::sort(out.begin(), out.end(),
+              [](const ConnectionActivity &a, const ConnectionActivity &b) { return a.id < b.id; });
+    return t;
 }
 
 int ConnectionRegistry::count() const

@@ -14,6 +14,7 @@
 #include <deque>
 #include <memory>
 #include <optional>
+#include <vector>
 
 class WebSocketSession;
 
@@ -38,6 +39,7 @@ struct ConnectionInfo
     QString path;
     QString origin;
     QString userAgent;
+    QString user; // PRODUCT.md section 8; empty until the connection carries an identity
     QString subprotocol;
     bool subprotocolDefaulted = false; // no subprotocol offered: the configured default
     bool tls = false;
@@ -52,6 +54,18 @@ struct ConnectionInfo
     // "jsonrpc", or "jsonrpc (default)" when the client offered none.
     QString subprotocolLabel() const;
     QJsonObject toJson() const;
+};
+
+// The counters of one live connection at one moment: what changes while it
+// is open (everything else in ConnectionInfo is fixed at the handshake).
+struct ConnectionActivity
+{
+    quint64 id = 0;
+    quint64 messagesIn = 0;
+    quint64 messagesOut = 0;
+    quint64 bytesIn = 0;
+    quint64 bytesOut = 0;
+    qint64 lastActivityMs = 0; // ms since epoch
 };
 
 // A handshake the server refused, with the answer it gave.
@@ -103,6 +117,14 @@ public:
 
     QList<ConnectionInfo> snapshot() const;
     std::optional<ConnectionInfo> connection(quint64 id) const;
+    // The connections among `ids` that are still open, in id order.
+    QList<ConnectionInfo> connections(QList<quint64> ids) const;
+    // Every open connection's counters, in id order, into `out` (cleared
+    // first; its capacity is reused), and the totals of totals() from the
+    // same pass. Copies no strings and builds no dates: at thousands of
+    // connections this is what a view that polls should call, fetching
+    // the full info only for ids it has not seen (connections()).
+    TrafficTotals activity(std::vector<ConnectionActivity> &out) const;
     int count() const;
 
     // Reaching a connection from any thread: the call is queued to its worker.
