@@ -14,7 +14,7 @@
 //
 //   QT_QPA_PLATFORM=offscreen bench_dashboard_load --sbload PATH [--idle 15000] [--busy 50]
 //       [--depth 1] [--seconds 20] [--sort "Msgs in"] [--order desc] [--search TEXT]
-//       [--idle-path /idle] [--busy-path /rpc]
+//       [--idle-path /idle] [--busy-path /rpc] [--drop]
 
 #include "connectionsview.h"
 #include "connectiontablemodel.h"
@@ -48,6 +48,7 @@
 #include <cstdlib>
 #include <deque>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -214,8 +215,11 @@ int main(int argc, char *argv[])
                                             QStringLiteral("PATH"), QStringLiteral("/idle"));
     const QCommandLineOption busyPathOption(QStringLiteral("busy-path"), QStringLiteral("Path of the busy ones (/rpc)."),
                                             QStringLiteral("PATH"), QStringLiteral("/rpc"));
+    const QCommandLineOption dropOption(QStringLiteral("drop"),
+                                       QStringLiteral("Afterwards, half of the idle ones leave at once, from all over "
+                                                      "the table; report the GUI thread's longest stall."));
     parser.addOptions({sbloadOption, idleOption, busyOption, depthOption, secondsOption, settleOption, sortOption,
-                       orderOption, searchOption, idlePathOption, busyPathOption});
+                       orderOption, searchOption, idlePathOption, busyPathOption, dropOption});
     parser.process(app);
     if (!parser.isSet(sbloadOption)) {
         std::fprintf(stderr, "dashboard_load: --sbload PATH is required\n");
@@ -292,22 +296,30 @@ int main(int argc, char *argv[])
     table->setFocus();
     table->selectRow(0);
 
-    // The idle connections, held until we stop them.
+    // The idle connections, held until we stop them. With --drop, from two
+    // processes started together, so that their ids interleave: when one
+    // of them goes, its connections leave from all over the table, as when
+    // a client host drops.
     const QString sbload = parser.value(sbloadOption);
-    QProcess idleLoad;
-    idleLoad.setProcessChannelMode(QProcess::ForwardedErrorChannel);
+    const bool drop = parser.isSet(dropOption);
+    std::vector<std::unique_ptr<QProcess>> idleLoads;
     QElapsedTimer connectClock;
     connectClock.start();
-    if (idle > 0) {
-        idleLoad.start(sbload, {QStringLiteral("idle"), QStringLiteral("--port"), QString::number(port),
-                                QStringLiteral("--conns"), QString::number(idle), QStringLiteral("--parallel"),
-                                QStringLiteral("64"), QStringLiteral("--path"), parser.value(idlePathOption),
-                                QStringLiteral("--hold"), QStringLiteral("3600"), QStringLiteral("--timeout"),
-                                QStringLiteral("3600")});
-        if (!idleLoad.waitForStarted(5000)) {
+    const int idleProcesses = idle > 0 ? (drop ? 2 : 1) : 0;
+    for (int i = 0; i < idleProcesses; ++i) {
+        auto load = std::make_unique<QProcess>();
+        load->setProcessChannelMode(QProcess::ForwardedErrorChannel);
+        const int conns = idle / idleProcesses + (i == 0 ? idle % idleProcesses : 0);
+        load->start(sbload, {QStringLiteral("idle"), QStringLiteral("--port"), QString::number(port),
+                             QStringLiteral("--conns"), QString::number(conns), QStringLiteral("--parallel"),
+                             QString::number(64 / idleProcesses), QStringLiteral("--path"),
+                             parser.value(idlePathOption), QStringLiteral("--hold"), QStringLiteral("3600"),
+                             QStringLiteral("--timeout"), QStringLiteral("3600")});
+        if (!load->waitForStarted(5000)) {
             std::fprintf(stderr, "dashboard_load: cannot start %s\n", qPrintable(sbload));
             return 1;
         }
+        idleLoads.push_back(std::move(load));
     }
     ConnectionRegistry *registry = server->host()->connections();
     ConnectionTableModel *model = window.connectionModel();
@@ -438,6 +450,33 @@ int main(int argc, char *argv[])
     const Percentiles key = percentiles(keyProbe.waitsMs);
     const Percentiles call = percentiles(callWaitsMs);
     const Percentiles late = percentiles(lateMs);
+    const int rows = model->rowCount();
+    const int shown = table->model()->rowCount();
+
+    // --drop: the second idle process goes; how long until the table shows
+    // it, and how late the 10 ms timer got meanwhile (the longest stall).
+    int dropRows = 0;
+    double dropS = 0;
+    Percentiles dropLate;
+    if (drop && idleLoads.size() == 2) {
+        lateMs.clear();
+        const int rowsBefore = model->rowCount();
+        const int staying = rowsBefore - idle / 2;
+        QElapsedTimer dropClock;
+        dropClock.start();
+        sinceLast.restart();
+        timerProbe.start();
+        idleLoads[1]->kill();
+        const bool gone = waitUntil([&] { return model->rowCount() <= staying; }, 30'000);
+        dropS = double(dropClock.nsecsElapsed()) / 1e9;
+        wait(1000);
+        timerProbe.stop();
+        dropRows = rowsBefore - model->rowCount();
+        dropLate = percentiles(lateMs);
+        if (!gone)
+            std::fprintf(stderr, "dashboard_load: %d rows left after the drop, %d expected\n", model->rowCount(),
+                         staying);
+    }
 
     std::printf("{\"idle\":%d,\"busy\":%d,\"sort\":\"%s %s\",\"search\":\"%s\",\"rows\":%d,\"shown\":%d,"
                 "\"connect_s\":%.2f,\"window_s\":%.1f,\"gui_cpu_pct\":%.1f,\"process_cpu_pct\":%.1f,"
@@ -446,17 +485,21 @@ int main(int argc, char *argv[])
                 "\"key_p50_ms\":%.2f,\"key_p99_ms\":%.2f,\"key_max_ms\":%.2f,\"keys\":%zu,"
                 "\"call_p50_ms\":%.2f,\"call_p99_ms\":%.2f,\"call_max_ms\":%.2f,\"calls\":%zu,"
                 "\"timer_late_p50_ms\":%.2f,\"timer_late_p99_ms\":%.2f,\"timer_late_max_ms\":%.2f,"
+                "\"drop_rows\":%d,\"drop_s\":%.2f,\"drop_timer_late_p99_ms\":%.2f,\"drop_timer_late_max_ms\":%.2f,"
                 "\"loadavg_before\":\"%s\",\"loadavg_after\":\"%s\"}\n",
                 idle, busy, qPrintable(parser.value(sortOption)), qPrintable(parser.value(orderOption)),
-                qPrintable(parser.value(searchOption)), model->rowCount(), table->model()->rowCount(), connectS,
+                qPrintable(parser.value(searchOption)), rows, shown, connectS,
                 cpu.wallS, cpu.guiCpuPct, cpu.processCpuPct, cpu.machineBusyPct, cpu.messagesPerS, lag.guiCpuPct,
                 lag.machineBusyPct, lag.messagesPerS, key.p50, key.p99, key.max, key.count, call.p50, call.p99,
-                call.max, call.count, late.p50, late.p99, late.max, loadBefore.constData(),
-                loadAverage().constData());
+                call.max, call.count, late.p50, late.p99, late.max, dropRows, dropS, dropLate.p99, dropLate.max,
+                loadBefore.constData(), loadAverage().constData());
     std::fflush(stdout);
 
     // Wind down: the load first; the window and server go with the process.
-    for (QProcess *load : {&busyLoad, &idleLoad}) {
+    std::vector<QProcess *> loads{&busyLoad};
+    for (const auto &load : idleLoads)
+        loads.push_back(load.get());
+    for (QProcess *load : loads) {
         if (load->state() != QProcess::NotRunning) {
             load->kill();
             load->waitForFinished(5000);
