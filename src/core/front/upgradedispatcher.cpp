@@ -1,6 +1,7 @@
 #include "front/upgradedispatcher.h"
 
 #include "admin/connectionregistry.h"
+#include "directtcpsocket.h"
 #include "front/handshakepolicy.h"
 #include "logging.h"
 #include "front/requesthead.h"
@@ -131,6 +132,11 @@ QByteArray UpgradeDispatcher::dispatch(QTcpSocket *socket, const RequestHead &he
     m_pending.insert(key, pending);
 
     socket->setParent(nullptr);
+    // The 101, and the pongs and pings QWebSocket writes itself, go straight
+    // to the kernel: Qt's write buffer would keep a 32 KiB chunk per
+    // connection after the first of them.
+    if (auto *direct = qobject_cast<DirectTcpSocket *>(socket))
+        direct->setDirectWrites(true);
     // A socket that dies while QWebSocketServer still holds it is ours to free.
     connect(socket, &QTcpSocket::disconnected, this, [this, key, pending] {
         if (m_pending.value(key) == pending) {
