@@ -68,7 +68,6 @@ void WebSocketSession::start()
         m_pingSentMs = -1;
         touch(QDateTime::currentMSecsSinceEpoch());
     });
-    m_session = m_protocol->createSession(*this);
     m_started = true;
     qCDebug(lcWebSocket) << "connection" << m_info.id << "open" << m_info.peer() << m_info.subprotocol;
     for (const auto &[binary, payload] : std::exchange(m_early, {})) {
@@ -80,6 +79,15 @@ void WebSocketSession::start()
     // The socket may have been closed before the session reached its thread.
     if (m_socket->state() != QAbstractSocket::ConnectedState)
         onDisconnected();
+}
+
+ProtocolSession &WebSocketSession::protocolSession()
+{
+    // Made when the first message or push needs it, not at the 101: most of
+    // an idle connection's bytes are Qt's, and this one can wait.
+    if (!m_session)
+        m_session = m_protocol->createSession(*this);
+    return *m_session;
 }
 
 void WebSocketSession::touch(qint64 nowMs)
@@ -100,8 +108,7 @@ void WebSocketSession::onText(const QString &message)
     // The message's one clock reading: activity, the log's time stamps, latencies.
     const MessageArrival arrival = MessageArrival::now();
     touch(arrival.timeMs);
-    if (m_session)
-        m_session->textMessageAt(utf8, arrival);
+    protocolSession().textMessageAt(utf8, arrival);
 }
 
 void WebSocketSession::onBinary(const QByteArray &message)
@@ -146,8 +153,8 @@ void WebSocketSession::dropSlowConsumer()
 
 void WebSocketSession::pushNotification(const QString &method, const QByteArray &paramsJson)
 {
-    if (m_session)
-        m_session->pushNotification(method, paramsJson);
+    if (m_started) // as before start(): nothing to push to yet
+        protocolSession().pushNotification(method, paramsJson);
 }
 
 void WebSocketSession::close(QWebSocketProtocol::CloseCode code, const QString &reason)

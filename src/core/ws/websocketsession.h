@@ -68,13 +68,14 @@ private:
     void onBinary(const QByteArray &message);
     void onDisconnected();
     void touch(qint64 nowMs);
+    ProtocolSession &protocolSession();
     void dropSlowConsumer();
 
     QWebSocket *m_socket;
     TextFrameWriter m_writer;
     ConnectionInfo m_info;
     std::shared_ptr<Subprotocol> m_protocol;
-    std::unique_ptr<ProtocolSession> m_session;
+    std::unique_ptr<ProtocolSession> m_session; // made on first use: protocolSession()
     ConnectionRegistry *m_registry;
     ConnectionStats m_stats;
     std::function<void(WebSocketSession *)> m_finishedHandler;
