@@ -15,23 +15,6 @@
 #include <QTcpSocket>
 #include <QWebSocket>
 
-namespace {
-// After the handshake Qt keeps the socket's 16 KiB read-buffer chunk, empty,
-// for the life of the connection (QRingBuffer keeps one block for reuse):
-// for an idle WebSocket that is the largest single allocation, and its first
-// page stays resident. Reading everything buffered with read(n) hands the
-// chunk to the returned QByteArray instead, so a byte put back and read
-// again frees it; the next frame that arrives allocates a new one. With
-// data still buffered (the client's first frame) nothing is done.
-void releaseEmptyReadBuffer(QTcpSocket *socket)
-{
-    if (socket->bytesAvailable() != 0 || socket->isTransactionStarted())
-        return;
-    socket->ungetChar('\0');
-    (void)socket->read(1);
-}
-} // namespace
-
 struct UpgradeDispatcher::Pending
 {
     QPointer<QTcpSocket> socket;
@@ -175,7 +158,8 @@ void UpgradeDispatcher::onNewConnection(QWebSocketServer *server)
         ws->setParent(nullptr);
         ws->setMaxAllowedIncomingMessageSize(quint64(m_config.limits.maxMessageBytes));
         ws->setMaxAllowedIncomingFrameSize(quint64(m_config.limits.maxFrameBytes));
-        releaseEmptyReadBuffer(socket);
+        // Qt keeps the read chunk the handshake used.
+        WebSocketSession::releaseEmptyReadBuffer(socket);
 
         ConnectionInfo info = pending->info;
         info.id = m_connections->allocateId();

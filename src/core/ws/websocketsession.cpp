@@ -3,6 +3,7 @@
 #include "logging.h"
 
 #include <QDateTime>
+#include <QTcpSocket>
 #include <QTimer>
 #include <QWebSocket>
 
@@ -93,6 +94,15 @@ ProtocolSession &WebSocketSession::protocolSession()
 void WebSocketSession::touch(qint64 nowMs)
 {
     m_stats.lastActivityMs.store(nowMs, std::memory_order_relaxed);
+    m_readBufferHeld = true;
+}
+
+void WebSocketSession::releaseEmptyReadBuffer(QTcpSocket *socket)
+{
+    if (socket->bytesAvailable() != 0 || socket->isTransactionStarted())
+        return;
+    socket->ungetChar('\0');
+    (void)socket->read(1);
 }
 
 void WebSocketSession::onText(const QString &message)
@@ -188,9 +198,16 @@ bool WebSocketSession::keepAlive(qint64 nowMs, int pingIntervalMs, int pingTimeo
         }
         return true;
     }
-    if (nowMs - m_stats.lastActivityMs.load(std::memory_order_relaxed) >= pingIntervalMs) {
+    const qint64 quietMs = nowMs - m_stats.lastActivityMs.load(std::memory_order_relaxed);
+    if (quietMs >= pingIntervalMs) {
         m_pingSentMs = nowMs;
         m_socket->ping();
+    }
+    if (m_readBufferHeld && quietMs >= ReleaseReadBufferAfterMs) {
+        // The pong of the last ping, or the last message, left Qt's read
+        // buffer empty but holding its 16 KiB chunk.
+        releaseEmptyReadBuffer(m_writer.socket());
+        m_readBufferHeld = false;
     }
     return true;
 }
