@@ -15,6 +15,37 @@
 #include <QTcpSocket>
 #include <QWebSocket>
 
+namespace {
+// QWebSocket keeps the request it was opened with for the life of the
+// connection: every header field, copied again into a QNetworkRequest (which
+// also parses the ones it knows, Cookie and User-Agent among them), and the
+// URL. Nothing reads them back (ConnectionInfo holds what Switchboard uses),
+// so the head Qt reads is replaced by the least it checks and answers from:
+// the key, version 13 and the subprotocol the policy chose. The policy has
+// checked the real head; the 101 is the same.
+void reduceHeadForQt(QTcpSocket *socket, const RequestHead &head, const QString &subprotocol,
+                     bool subprotocolDefaulted, int maxHeadBytes)
+{
+    const QByteArray buffered = socket->peek(qMin<qint64>(socket->bytesAvailable(), qint64(maxHeadBytes) + 4));
+    const qsizetype end = buffered.indexOf("\r\n\r\n");
+    if (end < 0)
+        return;
+    QByteArray reduced = "GET / HTTP/1.1\r\nHost: s\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                         "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: ";
+    reduced += head.header("sec-websocket-key");
+    if (!subprotocolDefaulted) {
+        reduced += "\r\nSec-WebSocket-Protocol: ";
+        reduced += subprotocol.toUtf8();
+    }
+    reduced += "\r\n\r\n";
+    socket->skip(end + 4);
+    // Put back into the read buffer where the head was (ungetChar works from
+    // the front, so the last byte first).
+    for (qsizetype i = reduced.size() - 1; i >= 0; --i)
+        socket->ungetChar(reduced.at(i));
+}
+} // namespace
+
 struct UpgradeDispatcher::Pending
 {
     QPointer<QTcpSocket> socket;
@@ -114,6 +145,7 @@ QByteArray UpgradeDispatcher::dispatch(QTcpSocket *socket, const RequestHead &he
     const QByteArray key = keyOf(info.peerAddress, info.peerPort, info.localPort);
     m_pending.insert(key, pending);
 
+    reduceHeadForQt(socket, head, verdict.subprotocol, verdict.subprotocolDefaulted, m_config.limits.maxHeadBytes);
     socket->setParent(nullptr);
     // The 101, and the pongs and pings QWebSocket writes itself, go straight
     // to the kernel: Qt's write buffer would keep a 32 KiB chunk per
