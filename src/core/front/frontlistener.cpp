@@ -1,5 +1,6 @@
 #include "front/frontlistener.h"
 
+#include "directtcpsocket.h"
 #include "logging.h"
 
 #include <QSslServer>
@@ -21,7 +22,7 @@ FrontListener::FrontListener(ListenerRole role, const FrontContext *context, QOb
     : QObject(parent)
     , m_role(role)
     , m_context(context)
-    , m_server(new QTcpServer(this))
+    , m_server(new DirectTcpServer(this))
 {
     m_resumeAccepting.setSingleShot(true);
     connect(&m_resumeAccepting, &QTimer::timeout, this, [this] { m_server->resumeAccepting(); });

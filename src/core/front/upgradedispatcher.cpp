@@ -1,6 +1,7 @@
 #include "front/upgradedispatcher.h"
 
 #include "admin/connectionregistry.h"
+#include "directtcpsocket.h"
 #include "front/handshakepolicy.h"
 #include "logging.h"
 #include "front/requesthead.h"
@@ -15,19 +16,33 @@
 #include <QWebSocket>
 
 namespace {
-// After the handshake Qt keeps the socket's 16 KiB read-buffer chunk, empty,
-// for the life of the connection (QRingBuffer keeps one block for reuse):
-// for an idle WebSocket that is the largest single allocation, and its first
-// page stays resident. Reading everything buffered with read(n) hands the
-// chunk to the returned QByteArray instead, so a byte put back and read
-// again frees it; the next frame that arrives allocates a new one. With
-// data still buffered (the client's first frame) nothing is done.
-void releaseEmptyReadBuffer(QTcpSocket *socket)
+// QWebSocket keeps the request it was opened with for the life of the
+// connection: every header field, copied again into a QNetworkRequest (which
+// also parses the ones it knows, Cookie and User-Agent among them), and the
+// URL. Nothing reads them back (ConnectionInfo holds what Switchboard uses),
+// so the head Qt reads is replaced by the least it checks and answers from:
+// the key, version 13 and the subprotocol the policy chose. The policy has
+// checked the real head; the 101 is the same.
+void reduceHeadForQt(QTcpSocket *socket, const RequestHead &head, const QString &subprotocol,
+                     bool subprotocolDefaulted, int maxHeadBytes)
 {
-    if (socket->bytesAvailable() != 0 || socket->isTransactionStarted())
+    const QByteArray buffered = socket->peek(qMin<qint64>(socket->bytesAvailable(), qint64(maxHeadBytes) + 4));
+    const qsizetype end = buffered.indexOf("\r\n\r\n");
+    if (end < 0)
         return;
-    socket->ungetChar('\0');
-    (void)socket->read(1);
+    QByteArray reduced = "GET / HTTP/1.1\r\nHost: s\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                         "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: ";
+    reduced += head.header("sec-websocket-key");
+    if (!subprotocolDefaulted) {
+        reduced += "\r\nSec-WebSocket-Protocol: ";
+        reduced += subprotocol.toUtf8();
+    }
+    reduced += "\r\n\r\n";
+    socket->skip(end + 4);
+    // Put back into the read buffer where the head was (ungetChar works from
+    // the front, so the last byte first).
+    for (qsizetype i = reduced.size() - 1; i >= 0; --i)
+        socket->ungetChar(reduced.at(i));
 }
 } // namespace
 
@@ -130,7 +145,13 @@ QByteArray UpgradeDispatcher::dispatch(QTcpSocket *socket, const RequestHead &he
     const QByteArray key = keyOf(info.peerAddress, info.peerPort, info.localPort);
     m_pending.insert(key, pending);
 
+    reduceHeadForQt(socket, head, verdict.subprotocol, verdict.subprotocolDefaulted, m_config.limits.maxHeadBytes);
     socket->setParent(nullptr);
+    // The 101, and the pongs and pings QWebSocket writes itself, go straight
+    // to the kernel: Qt's write buffer would keep a 32 KiB chunk per
+    // connection after the first of them.
+    if (auto *direct = qobject_cast<DirectTcpSocket *>(socket))
+        direct->setDirectWrites(true);
     // A socket that dies while QWebSocketServer still holds it is ours to free.
     connect(socket, &QTcpSocket::disconnected, this, [this, key, pending] {
         if (m_pending.value(key) == pending) {
@@ -169,7 +190,8 @@ void UpgradeDispatcher::onNewConnection(QWebSocketServer *server)
         ws->setParent(nullptr);
         ws->setMaxAllowedIncomingMessageSize(quint64(m_config.limits.maxMessageBytes));
         ws->setMaxAllowedIncomingFrameSize(quint64(m_config.limits.maxFrameBytes));
-        releaseEmptyReadBuffer(socket);
+        // Qt keeps the read chunk the handshake used.
+        WebSocketSession::releaseEmptyReadBuffer(socket);
 
         ConnectionInfo info = pending->info;
         info.id = m_connections->allocateId();

@@ -41,8 +41,10 @@ public:
     virtual void close(QWebSocketProtocol::CloseCode code, const QString &reason) = 0;
 };
 
-// One connection's reader of a subprotocol: created after the 101, destroyed
-// when the connection ends, always on the connection's worker thread.
+// One connection's reader of a subprotocol: created when the connection's
+// first message or push arrives (an idle connection never needs one),
+// destroyed when the connection ends, always on the connection's worker
+// thread.
 class ProtocolSession
 {
 public:

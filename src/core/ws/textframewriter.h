@@ -32,6 +32,8 @@ public:
     // `socket` is the TCP socket under the QWebSocket (not owned).
     explicit TextFrameWriter(QTcpSocket *socket);
 
+    QTcpSocket *socket() const { return m_socket; }
+
     // Writes `utf8` as one text message.
     void write(const QByteArray &utf8);
 

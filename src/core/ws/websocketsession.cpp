@@ -3,6 +3,7 @@
 #include "logging.h"
 
 #include <QDateTime>
+#include <QTcpSocket>
 #include <QTimer>
 #include <QWebSocket>
 
@@ -68,7 +69,6 @@ void WebSocketSession::start()
         m_pingSentMs = -1;
         touch(QDateTime::currentMSecsSinceEpoch());
     });
-    m_session = m_protocol->createSession(*this);
     m_started = true;
     qCDebug(lcWebSocket) << "connection" << m_info.id << "open" << m_info.peer() << m_info.subprotocol;
     for (const auto &[binary, payload] : std::exchange(m_early, {})) {
@@ -82,9 +82,27 @@ void WebSocketSession::start()
         onDisconnected();
 }
 
+ProtocolSession &WebSocketSession::protocolSession()
+{
+    // Made when the first message or push needs it, not at the 101: most of
+    // an idle connection's bytes are Qt's, and this one can wait.
+    if (!m_session)
+        m_session = m_protocol->createSession(*this);
+    return *m_session;
+}
+
 void WebSocketSession::touch(qint64 nowMs)
 {
     m_stats.lastActivityMs.store(nowMs, std::memory_order_relaxed);
+    m_readBufferHeld = true;
+}
+
+void WebSocketSession::releaseEmptyReadBuffer(QTcpSocket *socket)
+{
+    if (socket->bytesAvailable() != 0 || socket->isTransactionStarted())
+        return;
+    socket->ungetChar('\0');
+    (void)socket->read(1);
 }
 
 void WebSocketSession::onText(const QString &message)
@@ -100,8 +118,7 @@ void WebSocketSession::onText(const QString &message)
     // The message's one clock reading: activity, the log's time stamps, latencies.
     const MessageArrival arrival = MessageArrival::now();
     touch(arrival.timeMs);
-    if (m_session)
-        m_session->textMessageAt(utf8, arrival);
+    protocolSession().textMessageAt(utf8, arrival);
 }
 
 void WebSocketSession::onBinary(const QByteArray &message)
@@ -146,8 +163,8 @@ void WebSocketSession::dropSlowConsumer()
 
 void WebSocketSession::pushNotification(const QString &method, const QByteArray &paramsJson)
 {
-    if (m_session)
-        m_session->pushNotification(method, paramsJson);
+    if (m_started) // as before start(): nothing to push to yet
+        protocolSession().pushNotification(method, paramsJson);
 }
 
 void WebSocketSession::close(QWebSocketProtocol::CloseCode code, const QString &reason)
@@ -181,9 +198,16 @@ bool WebSocketSession::keepAlive(qint64 nowMs, int pingIntervalMs, int pingTimeo
         }
         return true;
     }
-    if (nowMs - m_stats.lastActivityMs.load(std::memory_order_relaxed) >= pingIntervalMs) {
+    const qint64 quietMs = nowMs - m_stats.lastActivityMs.load(std::memory_order_relaxed);
+    if (quietMs >= pingIntervalMs) {
         m_pingSentMs = nowMs;
         m_socket->ping();
+    }
+    if (m_readBufferHeld && quietMs >= ReleaseReadBufferAfterMs) {
+        // The pong of the last ping, or the last message, left Qt's read
+        // buffer empty but holding its 16 KiB chunk.
+        releaseEmptyReadBuffer(m_writer.socket());
+        m_readBufferHeld = false;
     }
     return true;
 }

@@ -45,9 +45,21 @@ public:
     // Drops the connection without a closing handshake (dead peer, shutdown timeout).
     void abort();
 
-    // Keep-alive bookkeeping, driven by the worker's sweep timer.
-    // Returns false when the peer is dead and the session was aborted.
+    // Keep-alive bookkeeping, driven by the worker's sweep timer; also
+    // frees the read buffer of a connection that has been quiet for
+    // ReleaseReadBufferAfterMs. Returns false when the peer is dead and the
+    // session was aborted.
     bool keepAlive(qint64 nowMs, int pingIntervalMs, int pingTimeoutMs);
+    static constexpr int ReleaseReadBufferAfterMs = 1000;
+
+    // Once a message has been read, Qt keeps the socket's 16 KiB read-buffer
+    // chunk, empty, for the next one (QRingBuffer keeps one block for
+    // reuse), and its first page stays resident: for an idle connection the
+    // largest single allocation. Reading everything buffered with read(n)
+    // hands the chunk to the returned QByteArray instead, so a byte put back
+    // and read again frees it; the next frame that arrives allocates a new
+    // one. With data buffered, nothing is done.
+    static void releaseEmptyReadBuffer(QTcpSocket *socket);
 
     // Read by ConnectionRegistry from any thread: the info never changes
     // after construction, the counters are atomics, and the session leaves
@@ -68,13 +80,14 @@ private:
     void onBinary(const QByteArray &message);
     void onDisconnected();
     void touch(qint64 nowMs);
+    ProtocolSession &protocolSession();
     void dropSlowConsumer();
 
     QWebSocket *m_socket;
     TextFrameWriter m_writer;
     ConnectionInfo m_info;
     std::shared_ptr<Subprotocol> m_protocol;
-    std::unique_ptr<ProtocolSession> m_session;
+    std::unique_ptr<ProtocolSession> m_session; // made on first use: protocolSession()
     ConnectionRegistry *m_registry;
     ConnectionStats m_stats;
     std::function<void(WebSocketSession *)> m_finishedHandler;
@@ -83,6 +96,7 @@ private:
     bool m_closing = false;   // a close frame was sent or received (or the socket was closed)
     bool m_dropped = false;   // abort(): ended without a close handshake
     bool m_finished = false;
+    bool m_readBufferHeld = false; // something was read since the read buffer was last released
     qint64 m_maxOutgoingBytes;
     QString m_slowConsumerReason; // set: the server closed it for not reading
     // Messages that arrived on the worker before start() ran (see the constructor).
