@@ -164,6 +164,9 @@ void UpgradeDispatcher::WorkerSide::onNewConnection(QWebSocketServer *server)
         ws->setMaxAllowedIncomingMessageSize(quint64(m_limits.maxMessageBytes));
         ws->setMaxAllowedIncomingFrameSize(quint64(m_limits.maxFrameBytes));
         releaseEmptyReadBuffer(socket);
+        // Qt has put the 101 in the socket's buffer and enabled its write
+        // notifier: send it now instead of on another pass of the loop.
+        socket->flush();
 
         info.id = m_connections->allocateId();
         info.connectedAt = QDateTime::currentDateTimeUtc();
