@@ -3,8 +3,8 @@
 // non-blocking sockets, writes coalesced per wake-up, so the client costs
 // far less per message than the servers it measures.
 //
-//   sbload ws   --port P [--conns N] [--depth D] [--duration S] [--warmup S] [--messages M]
-//   sbload idle --port P [--conns N] [--hold S]
+//   sbload ws   --port P [--conns N] [--depth D] [--duration S] [--warmup S] [--messages M] [--echo]
+//   sbload idle --port P [--conns N] [--hold S] [--parallel K] [--echo]
 //   sbload http --port P [--conns N] [--duration S] [--warmup S] [--path /health]
 //   sbload upstream --port P [--conns N] [--depth D] [--duration S] [--warmup S] [--path /rpc]
 //               [--method echo]
@@ -15,9 +15,14 @@
 //       each keeping D JSON-RPC echo requests outstanding; every reply's id
 //       and result are checked. Reports messages/s and latency percentiles
 //       of the replies received in the measurement window (after the warm-up).
+//       --echo: the server is a plain WebSocket echo server (one that
+//       negotiates no subprotocol and sends every message back verbatim):
+//       no subprotocol is offered, the 101 must name none, and each reply
+//       must equal its request byte for byte. Every other check stays.
 // idle: opens N WebSocket connections (at most --parallel handshakes at a
 //       time), prints {"event":"connected",...}, holds them for --hold
-//       seconds, answering pings, and reports how many were still open.
+//       seconds (or until SIGTERM/SIGINT), answering pings, and reports how
+//       many were still open. --echo: the handshake as for ws --echo.
 // http: N keep-alive connections, each with one GET outstanding.
 // upstream: drives an upstream of PRODUCT.md section 7 directly, as
 //       Switchboard would: N keep-alive connections, each with D POSTs
@@ -61,6 +66,7 @@
 #include <cstring>
 #include <ctime>
 #include <deque>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -73,6 +79,10 @@ using bench::hasToken;
 using bench::iequals;
 using bench::nowNs;
 using bench::trim;
+
+// Set by SIGTERM/SIGINT in idle mode: the hold ends early and the result is still printed
+// (bench/run.sh holds idle connections for as long as a case needs them).
+volatile sig_atomic_t holdInterrupted = 0;
 
 // ---------------------------------------------------------------- time
 
@@ -314,6 +324,7 @@ struct Options
     int parallel = 64; // connects/handshakes in flight at once
     std::string path;
     std::string subprotocol = "jsonrpc";
+    bool echo = false; // the peer is a plain echo server (see the head of this file)
     std::string method = "echo";
     int payload = 0; // extra bytes of padding in params
     std::string label;
@@ -330,7 +341,7 @@ struct Options
                  "usage: sbload ws|idle|http|soak|upstream --port P [--host 127.0.0.1] [--conns N] [--depth D]\n"
                  "              [--duration S] [--warmup S] [--messages M] [--hold S] [--timeout S]\n"
                  "              [--parallel K] [--path P] [--subprotocol NAME] [--method NAME]\n"
-                 "              [--payload BYTES] [--label TEXT]\n"
+                 "              [--payload BYTES] [--label TEXT] [--echo]\n"
                  "              [--churn-rate R] [--churn-requests K] [--churn-abort PCT]   (soak)\n",
                  why);
     std::exit(2);
@@ -356,6 +367,10 @@ Options parseOptions(int argc, char **argv)
         usage("mode must be ws, idle, http, soak or upstream");
     for (int i = 2; i < argc; ++i) {
         const std::string a = argv[i];
+        if (a == "--echo") {
+            o.echo = true;
+            continue;
+        }
         if (i + 1 >= argc)
             usage(("missing value for " + a).c_str());
         const char *v = argv[++i];
@@ -403,6 +418,8 @@ Options parseOptions(int argc, char **argv)
     if (o.conns < 1 || o.depth < 1 || o.parallel < 1 || o.duration < 0 || o.warmup < 0 || o.timeout <= 0
         || o.churnRate < 0 || o.churnRequests < 1 || o.churnAbortPct < 0 || o.churnAbortPct > 100)
         usage("bad number");
+    if (o.echo && o.mode != Mode::Ws && o.mode != Mode::Idle)
+        usage("--echo is for ws and idle");
     if (o.path.empty())
         o.path = o.mode == Mode::Http ? "/health" : o.mode == Mode::Upstream ? "/rpc" : "/";
     return o;
@@ -503,6 +520,15 @@ private:
     void queueRequest(Connection &c);
     // m_request = `opening` METHOD","params":[ID,"PAD"],"id":ID (the caller closes the object).
     void buildCall(uint64_t id, const char *opening);
+    // m_request = the whole JSON-RPC request of the ws modes.
+    void buildWsRequest(uint64_t id)
+    {
+        buildCall(id, "{\"jsonrpc\":\"2.0\",\"method\":\"");
+        m_request += '}';
+    }
+    using PendingIt = std::deque<Connection::Pending>::iterator;
+    std::optional<PendingIt> findAnswered(Connection &c, std::string_view message);
+    std::optional<PendingIt> findEchoed(Connection &c, std::string_view message);
     void flush(Connection &c);
     void closeConnection(Connection &c, Connection::State to);
     void updatePoll(Connection &c, size_t index);
@@ -601,7 +627,10 @@ void Client::onConnected(Connection &c)
     c.key = base64(std::string_view(raw, 16));
     c.out += "GET " + m_o.path + " HTTP/1.1\r\nHost: " + m_o.host + ":" + std::to_string(m_o.port)
         + "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: "
-        + c.key + "\r\nSec-WebSocket-Protocol: " + m_o.subprotocol + "\r\n\r\n";
+        + c.key + "\r\n";
+    if (!m_o.echo)
+        c.out += "Sec-WebSocket-Protocol: " + m_o.subprotocol + "\r\n";
+    c.out += "\r\n";
     c.state = Connection::State::Handshaking;
 }
 
@@ -672,7 +701,10 @@ bool Client::processHandshake(Connection &c)
         why = "Connection lacks Upgrade";
     else if (head.count("Sec-WebSocket-Accept") != 1 || head.field("Sec-WebSocket-Accept") != acceptFor(c.key))
         why = "wrong Sec-WebSocket-Accept";
-    else if (head.count("Sec-WebSocket-Protocol") != 1 || head.field("Sec-WebSocket-Protocol") != m_o.subprotocol)
+    else if (m_o.echo && head.count("Sec-WebSocket-Protocol") != 0)
+        why = "Sec-WebSocket-Protocol named although none was offered";
+    else if (!m_o.echo
+             && (head.count("Sec-WebSocket-Protocol") != 1 || head.field("Sec-WebSocket-Protocol") != m_o.subprotocol))
         why = "Sec-WebSocket-Protocol is not " + m_o.subprotocol;
     if (!why.empty()) {
         --tally(c).inFlight;
@@ -758,8 +790,7 @@ void Client::queueRequest(Connection &c)
             + "\r\n\r\n";
         c.out += m_request;
     } else {
-        buildCall(id, "{\"jsonrpc\":\"2.0\",\"method\":\"");
-        m_request += '}';
+        buildWsRequest(id);
         queueFrame(c, 1, m_request);
     }
     c.pending.push_back({id, nowNs()});
@@ -783,39 +814,12 @@ void Client::onText(Connection &c, std::string_view message)
         error(c, "unexpected text message while idle");
         return;
     }
-    Reply r;
-    if (!scanReply(message, r)) {
-        wrongReply(c, "reply is not a JSON object: " + std::string(message.substr(0, 200)));
+    const auto answered = m_o.echo ? findEchoed(c, message) : findAnswered(c, message);
+    if (!answered)
         return;
-    }
-    if (!r.error.empty()) {
-        wrongReply(c, "error reply: " + std::string(message.substr(0, 300)));
-        return;
-    }
-    if (r.jsonrpc != "\"2.0\"" || r.id.empty() || r.result.empty()) {
-        wrongReply(c, "malformed reply: " + std::string(message.substr(0, 200)));
-        return;
-    }
-    char num[24];
-    const int n = std::snprintf(num, sizeof num, "%" PRIu64, c.pending.empty() ? 0 : c.pending.front().id);
-    auto it = c.pending.begin();
-    if (c.pending.empty() || r.id != std::string_view(num, size_t(n))) {
-        // Not the oldest outstanding request: find it (a server may answer out of order).
-        it = std::find_if(c.pending.begin(), c.pending.end(), [&](const Connection::Pending &p) {
-            return r.id == std::to_string(p.id);
-        });
-        if (it == c.pending.end()) {
-            wrongReply(c, "reply with an unknown id: " + std::string(message.substr(0, 200)));
-            return;
-        }
-        ++m_stats.outOfOrder;
-    }
-    const std::string idText = std::to_string(it->id);
-    const std::string expected = "[" + idText + ",\"" + m_pad + "\"]";
-    if (r.result != expected) {
-        wrongReply(c, "wrong result for id " + idText + ": " + std::string(r.result.substr(0, 200)));
-        return;
-    }
+    const auto it = *answered;
+    if (it != c.pending.begin())
+        ++m_stats.outOfOrder; // a server may answer out of order
     const int64_t sent = it->sentNs;
     c.pending.erase(it);
     if (c.plan != Connection::Plan::Load) {
@@ -826,6 +830,64 @@ void Client::onText(Connection &c, std::string_view message)
     record(sent, nowNs());
     if (sending())
         queueRequest(c);
+}
+
+// A JSON-RPC reply: the outstanding request it answers, with its result checked.
+std::optional<Client::PendingIt> Client::findAnswered(Connection &c, std::string_view message)
+{
+    Reply r;
+    if (!scanReply(message, r)) {
+        wrongReply(c, "reply is not a JSON object: " + std::string(message.substr(0, 200)));
+        return std::nullopt;
+    }
+    if (!r.error.empty()) {
+        wrongReply(c, "error reply: " + std::string(message.substr(0, 300)));
+        return std::nullopt;
+    }
+    if (r.jsonrpc != "\"2.0\"" || r.id.empty() || r.result.empty()) {
+        wrongReply(c, "malformed reply: " + std::string(message.substr(0, 200)));
+        return std::nullopt;
+    }
+    char num[24];
+    const int n = std::snprintf(num, sizeof num, "%" PRIu64, c.pending.empty() ? 0 : c.pending.front().id);
+    auto it = c.pending.begin();
+    if (c.pending.empty() || r.id != std::string_view(num, size_t(n))) {
+        it = std::find_if(c.pending.begin(), c.pending.end(), [&](const Connection::Pending &p) {
+            return r.id == std::to_string(p.id);
+        });
+        if (it == c.pending.end()) {
+            wrongReply(c, "reply with an unknown id: " + std::string(message.substr(0, 200)));
+            return std::nullopt;
+        }
+    }
+    const std::string idText = std::to_string(it->id);
+    const std::string expected = "[" + idText + ",\"" + m_pad + "\"]";
+    if (r.result != expected) {
+        wrongReply(c, "wrong result for id " + idText + ": " + std::string(r.result.substr(0, 200)));
+        return std::nullopt;
+    }
+    return it;
+}
+
+// --echo: the reply must be one outstanding request, byte for byte (the oldest, normally).
+std::optional<Client::PendingIt> Client::findEchoed(Connection &c, std::string_view message)
+{
+    const auto isRequest = [&](uint64_t id) {
+        buildWsRequest(id);
+        return message == m_request;
+    };
+    if (!c.pending.empty() && isRequest(c.pending.front().id))
+        return c.pending.begin();
+    Reply r;
+    const auto it = scanReply(message, r) && !r.id.empty()
+        ? std::find_if(c.pending.begin(), c.pending.end(),
+                       [&](const Connection::Pending &p) { return r.id == std::to_string(p.id); })
+        : c.pending.end();
+    if (it == c.pending.end() || !isRequest(it->id)) {
+        wrongReply(c, "echo differs from every outstanding request: " + std::string(message.substr(0, 200)));
+        return std::nullopt;
+    }
+    return it;
 }
 
 void Client::wrongReply(Connection &c, const std::string &what)
@@ -1299,14 +1361,16 @@ int Client::run()
         std::printf("{\"event\":\"connected\",\"attempted\":%d,\"connected\":%d,\"connect_s\":%.3f}\n", m_o.conns,
                     connected, connectSeconds);
         std::fflush(stdout);
-        const int64_t holdEnd = std::min(deadline, nowNs() + int64_t(m_o.hold * 1e9));
-        while (nowNs() < holdEnd)
+        const int64_t holdStart = nowNs();
+        const int64_t holdEnd = std::min(deadline, holdStart + int64_t(m_o.hold * 1e9));
+        while (nowNs() < holdEnd && !holdInterrupted)
             poll(50);
+        const double heldSeconds = double(nowNs() - holdStart) / 1e9;
         const int held = m_main.open;
         std::printf("{\"mode\":\"idle\",\"label\":%s,\"attempted\":%d,\"connected\":%d,\"held\":%d,"
                     "\"failed\":%d,\"connect_s\":%.3f,\"hold_s\":%.1f,\"errors\":%" PRIu64
                     ",\"first_error\":%s}\n",
-                    jsonString(m_o.label).c_str(), m_o.conns, connected, held, m_main.failed, connectSeconds, m_o.hold,
+                    jsonString(m_o.label).c_str(), m_o.conns, connected, held, m_main.failed, connectSeconds, heldSeconds,
                     m_stats.errors, jsonString(m_stats.firstError).c_str());
         std::fflush(stdout);
         for (Connection &c : m_conns)
@@ -1459,6 +1523,12 @@ int main(int argc, char **argv)
 {
     const Options options = parseOptions(argc, argv);
     signal(SIGPIPE, SIG_IGN);
+    if (options.mode == Mode::Idle) {
+        struct sigaction stop = {};
+        stop.sa_handler = [](int) { holdInterrupted = 1; };
+        sigaction(SIGTERM, &stop, nullptr);
+        sigaction(SIGINT, &stop, nullptr);
+    }
     rlimit rl;
     if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
         rl.rlim_cur = rl.rlim_max;

@@ -119,7 +119,7 @@ bool ServerConfig::applyJson(const QJsonObject &json, QString *error)
     static const QStringList knownKeys = {
         "host", "port", "wsPort", "token", "clientToken", "allowedOrigins", "catalog",
         "plugins", "tls", "workerThreads", "limits", "validators", "validatorSettings", "handlerSettings", "stateFile",
-        "defaultSubprotocol", "resonanceCompat"};
+        "defaultSubprotocol", "resonanceCompat", "eventLoop"};
     for (auto it = json.begin(); it != json.end(); ++it) {
         if (!knownKeys.contains(it.key())) {
             *error = QStringLiteral("unknown config key \"%1\"").arg(it.key());
@@ -197,6 +197,19 @@ bool ServerConfig::applyJson(const QJsonObject &json, QString *error)
             return false;
         }
         workerThreads = int(v);
+    }
+    if (json.contains("eventLoop")) {
+        EventLoopKind kind;
+        if (!json.value("eventLoop").isString() || !EventLoop::fromName(json.value("eventLoop").toString(), &kind)) {
+            *error = typeError("eventLoop", "\"epoll\" or \"qt\"");
+            return false;
+        }
+        if (!EventLoop::available(kind)) {
+            *error = QStringLiteral("config key \"eventLoop\": \"%1\" is not available on this platform")
+                         .arg(EventLoop::name(kind));
+            return false;
+        }
+        eventLoop = kind;
     }
     if (json.contains("tls")) {
         if (!json.value("tls").isObject()) {
@@ -305,6 +318,7 @@ QJsonObject ServerConfig::toJson() const
                      {"port", port},
                      {"allowedOrigins", QJsonArray::fromStringList(allowedOrigins)},
                      {"workerThreads", workerThreads},
+                     {"eventLoop", EventLoop::name(eventLoop)},
                      {"limits", lim}};
     if (wsPort >= 0)
         json.insert("wsPort", wsPort);

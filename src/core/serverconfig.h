@@ -1,5 +1,7 @@
 #pragma once
 
+#include "eventloop/eventloop.h"
+
 #include <QJsonObject>
 #include <QString>
 #include <QStringList>
@@ -39,6 +41,8 @@ struct ServerConfig
     QString tlsCertificateFile;      // both set: the listeners speak TLS (https/wss)
     QString tlsKeyFile;
     int workerThreads = 0;           // 0: one per core
+    // The dispatcher of the core and worker threads; the GUI keeps Qt's.
+    EventLoopKind eventLoop = EventLoop::defaultKind();
     // A handshake that offers no subprotocol gets this one (empty: refused,
     // 400); the 101 then names none (PRODUCT.md section 3).
     QString defaultSubprotocol;

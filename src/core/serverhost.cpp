@@ -31,6 +31,8 @@ void ServerHost::start()
         return;
     m_thread = new QThread(this);
     m_thread->setObjectName(QStringLiteral("switchboard-core"));
+    // The listeners, the HTTP side and every handshake in flight run here.
+    EventLoop::install(m_thread, m_config.eventLoop);
     m_server = new SwitchboardServer(m_config, m_subprotocols.get(), m_connections.get(), m_routes);
     m_server->moveToThread(m_thread);
     connect(m_server, &SwitchboardServer::started, this, [this](const QList<QUrl> &urls) {

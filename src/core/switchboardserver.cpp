@@ -93,7 +93,7 @@ void SwitchboardServer::start()
         }
     }
 
-    m_workers = std::make_unique<WorkerPool>(m_config.effectiveWorkerThreads(), m_config.limits);
+    m_workers = std::make_unique<WorkerPool>(m_config.effectiveWorkerThreads(), m_config.limits, m_config.eventLoop);
     m_http = new HttpSide(this);
     for (const RouteInstaller &install : std::as_const(m_routes))
         install(*m_http);
@@ -138,7 +138,8 @@ void SwitchboardServer::start()
         urls << listenerUrl(m_config.host, listener->port(), m_config.tlsEnabled(),
                             p.role == ListenerRole::WebSocketOnly);
     }
-    qCInfo(lcServer) << "listening on" << urls << "with" << m_workers->size() << "worker thread(s)";
+    qCInfo(lcServer) << "listening on" << urls << "with" << m_workers->size() << "worker thread(s), event loop"
+                       << qUtf8Printable(EventLoop::name(m_config.eventLoop));
     emit started(urls);
 }
 

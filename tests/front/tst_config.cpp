@@ -54,6 +54,11 @@ private slots:
         QVERIFY(c.clientToken.isEmpty());
         QVERIFY(c.allowedOrigins.isEmpty());
         QCOMPARE(c.workerThreads, 0);
+#ifdef Q_OS_LINUX
+        QCOMPARE(c.eventLoop, EventLoopKind::Epoll);
+#else
+        QCOMPARE(c.eventLoop, EventLoopKind::Qt);
+#endif
         QCOMPARE(c.limits.maxHeadBytes, 16 * 1024);
         QCOMPARE(c.limits.maxMessageBytes, qint64(1024 * 1024));
         QCOMPARE(c.limits.maxConnections, 1000);
@@ -71,7 +76,7 @@ private slots:
             "\"allowedOrigins\": [\"https://a.example\", \"https://b.example\"],\n"
             "\"catalog\": \"cat.json\", \"plugins\": \"plugdir\", \"stateFile\": \"state.json\",\n"
             "\"tls\": {\"certificate\": \"c.pem\", \"key\": \"k.pem\"},\n"
-            "\"workerThreads\": 3,\n"
+            "\"workerThreads\": 3, \"eventLoop\": \"qt\",\n"
             "\"validators\": [\"catalog\", \"extra\"],\n"
             "\"validatorSettings\": {\"extra\": {\"strict\": true}},\n"
             "\"limits\": {\n"
@@ -97,6 +102,7 @@ private slots:
         QVERIFY(c.tlsEnabled());
         QCOMPARE(c.workerThreads, 3);
         QCOMPARE(c.effectiveWorkerThreads(), 3);
+        QCOMPARE(c.eventLoop, EventLoopKind::Qt);
         QCOMPARE(c.validatorOrder, (QStringList{"catalog", "extra"}));
         const QJsonObject settings = json("{\"extra\": {\"strict\": true}}");
         QCOMPARE(c.validatorSettings, settings);
@@ -181,6 +187,12 @@ private slots:
                                               << "config key \"workerThreads\" must be a whole number from 0 (one per core) to 256";
         QTest::newRow("workerThreads too many") << QByteArray("{\"workerThreads\": 257}")
                                                 << "config key \"workerThreads\" must be a whole number from 0 (one per core) to 256";
+        QTest::newRow("eventLoop number") << QByteArray("{\"eventLoop\": 1}")
+                                          << "config key \"eventLoop\" must be \"epoll\" or \"qt\"";
+        QTest::newRow("eventLoop unknown") << QByteArray("{\"eventLoop\": \"glib\"}")
+                                           << "config key \"eventLoop\" must be \"epoll\" or \"qt\"";
+        QTest::newRow("eventLoop case") << QByteArray("{\"eventLoop\": \"EPOLL\"}")
+                                        << "config key \"eventLoop\" must be \"epoll\" or \"qt\"";
         QTest::newRow("tls string") << QByteArray("{\"tls\": \"c.pem\"}")
                                     << "config key \"tls\" must be an object with \"certificate\" and \"key\"";
         QTest::newRow("tls.certificate number") << QByteArray("{\"tls\": {\"certificate\": 1}}")
@@ -405,7 +417,7 @@ private slots:
             "\"clientToken\": \"secret-client\", \"allowedOrigins\": [\"https://a\"], \"catalog\": \"cat.json\",\n"
             "\"plugins\": \"p\", \"stateFile\": \"s.json\", \"tls\": {\"certificate\": \"c.pem\", \"key\": \"k.pem\"},\n"
             "\"workerThreads\": 2, \"validators\": [\"catalog\"], \"validatorSettings\": {\"catalog\": {}},\n"
-            "\"limits\": {\"maxConnections\": 3, \"pingIntervalMs\": 1000}\n"
+            "\"eventLoop\": \"qt\", \"limits\": {\"maxConnections\": 3, \"pingIntervalMs\": 1000}\n"
             "}");
         QVERIFY(c.applyJson(in, &error));
         const QJsonObject out = c.toJson();
@@ -426,6 +438,7 @@ private slots:
         QCOMPARE(back.stateFile, c.stateFile);
         QCOMPARE(back.tlsCertificateFile, c.tlsCertificateFile);
         QCOMPARE(back.tlsKeyFile, c.tlsKeyFile);
+        QCOMPARE(back.eventLoop, EventLoopKind::Qt);
         QCOMPARE(back.workerThreads, c.workerThreads);
         QCOMPARE(back.validatorOrder, c.validatorOrder);
         QCOMPARE(back.validatorSettings, c.validatorSettings);

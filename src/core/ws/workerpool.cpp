@@ -52,11 +52,12 @@ void WorkerContext::abortAll()
         s->abort();
 }
 
-WorkerPool::WorkerPool(int threads, const ServerLimits &limits)
+WorkerPool::WorkerPool(int threads, const ServerLimits &limits, EventLoopKind eventLoop)
 {
     for (int i = 0; i < qMax(1, threads); ++i) {
         auto *thread = new QThread;
         thread->setObjectName(QStringLiteral("switchboard-worker-%1").arg(i));
+        EventLoop::install(thread, eventLoop);
         auto *context = new WorkerContext(limits);
         context->moveToThread(thread);
         thread->start();

@@ -43,7 +43,8 @@ private:
 class WorkerPool
 {
 public:
-    WorkerPool(int threads, const ServerLimits &limits);
+    // Each thread runs the event dispatcher of `eventLoop`.
+    WorkerPool(int threads, const ServerLimits &limits, EventLoopKind eventLoop);
     ~WorkerPool(); // stops and joins the threads
 
     int size() const { return int(m_workers.size()); }
