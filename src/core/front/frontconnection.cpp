@@ -127,7 +127,7 @@ void FrontConnection::processInput()
         }
         RequestHead head;
         QString error;
-        if (!RequestHead::parse(peeked.left(headLength), &head, &error)) {
+        if (!RequestHead::parse(QByteArrayView(peeked).first(headLength), &head, &error)) {
             recordHeadFailure(400, "malformed", error, peeked);
             respondAndClose(HttpResponse::json(400, error));
             return;

@@ -2,6 +2,8 @@
 
 #include <QString>
 
+#include <cstring>
+
 namespace {
 
 bool isTokenChar(char c)
@@ -29,6 +31,12 @@ bool isToken(QByteArrayView s)
     return true;
 }
 
+// Header names compare case-insensitively; most differ in length already.
+bool sameName(const QByteArray &a, QByteArrayView b)
+{
+    return a.size() == b.size() && QByteArrayView(a).compare(b, Qt::CaseInsensitive) == 0;
+}
+
 bool isFieldValue(QByteArrayView s)
 {
     for (char c : s) {
@@ -43,23 +51,38 @@ bool isFieldValue(QByteArrayView s)
 
 RequestHead::Status RequestHead::scan(const QByteArray &data, int maxHeadBytes, int *headLength)
 {
-    const qsizetype end = data.indexOf("\r\n\r\n");
+    // The first CR LF CR LF, found from the line feeds (memchr) rather than
+    // by a general substring search.
+    const char *const bytes = data.constData();
+    const qsizetype size = data.size();
+    qsizetype end = -1;
+    for (qsizetype from = 3; from < size;) {
+        const auto *lf = static_cast<const char *>(memchr(bytes + from, '\n', size_t(size - from)));
+        if (!lf)
+            break;
+        const qsizetype at = lf - bytes;
+        if (bytes[at - 1] == '\r' && bytes[at - 2] == '\n' && bytes[at - 3] == '\r') {
+            end = at - 3;
+            break;
+        }
+        from = at + 1;
+    }
     if (end >= 0 && end + 4 <= maxHeadBytes) {
         *headLength = int(end + 4);
         return Status::Complete;
     }
-    if (end >= 0 || data.size() >= maxHeadBytes)
+    if (end >= 0 || size >= maxHeadBytes)
         return Status::TooLarge;
     // A bare LF line ending or a NUL byte can never become a valid head: refuse early
     // rather than wait for the timeout.
-    for (qsizetype i = 0; i < data.size(); ++i) {
-        if (data.at(i) == '\0' || (data.at(i) == '\n' && (i == 0 || data.at(i - 1) != '\r')))
+    for (qsizetype i = 0; i < size; ++i) {
+        if (bytes[i] == '\0' || (bytes[i] == '\n' && (i == 0 || bytes[i - 1] != '\r')))
             return Status::Malformed;
     }
     return Status::Incomplete;
 }
 
-bool RequestHead::parse(const QByteArray &head, RequestHead *out, QString *error)
+bool RequestHead::parse(QByteArrayView head, RequestHead *out, QString *error)
 {
     // One pass over the bytes without intermediate lists or copies: this runs
     // on the accept thread ahead of every request and WebSocket handshake.
@@ -168,7 +191,7 @@ QUrlQuery RequestHead::query() const
 QByteArray RequestHead::header(QByteArrayView name) const
 {
     for (const auto &h : headers) {
-        if (QByteArrayView(h.first).compare(name, Qt::CaseInsensitive) == 0)
+        if (sameName(h.first, name))
             return h.second;
     }
     return QByteArray();
@@ -178,7 +201,7 @@ template<typename Visit>
 bool RequestHead::forEachToken(QByteArrayView name, Visit visit) const
 {
     for (const auto &h : headers) {
-        if (QByteArrayView(h.first).compare(name, Qt::CaseInsensitive) != 0)
+        if (!sameName(h.first, name))
             continue;
         QByteArrayView rest(h.second);
         while (true) {
@@ -208,7 +231,7 @@ int RequestHead::headerCount(QByteArrayView name) const
 {
     int n = 0;
     for (const auto &h : headers)
-        n += QByteArrayView(h.first).compare(name, Qt::CaseInsensitive) == 0;
+        n += sameName(h.first, name);
     return n;
 }
 

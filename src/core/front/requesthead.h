@@ -18,7 +18,7 @@ public:
     // head occupies. `maxHeadBytes` bounds the search.
     static Status scan(const QByteArray &data, int maxHeadBytes, int *headLength);
     // Parses exactly one complete head. On failure `error` says why.
-    static bool parse(const QByteArray &head, RequestHead *out, QString *error);
+    static bool parse(QByteArrayView head, RequestHead *out, QString *error);
 
     QByteArray method;
     QByteArray target;       // as sent: path plus optional query
