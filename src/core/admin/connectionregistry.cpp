@@ -16,11 +16,30 @@ QString isoMs(const QDateTime &t)
 
 QString ConnectionInfo::peer() const
 {
-    const QString host = peerAddress.protocol() == QAbstractSocket::IPv6Protocol
-            && !peerAddress.toIPv4Address()
-        ? QStringLiteral("[%1]").arg(peerAddress.toString())
-        : QHostAddress(peerAddress.toIPv4Address()).toString();
-    return QStringLiteral("%1:%2").arg(host).arg(peerPort);
+    const quint32 v4 = peerAddress.toIPv4Address();
+    if (peerAddress.protocol() == QAbstractSocket::IPv6Protocol && !v4)
+        return QLatin1Char('[') + peerAddress.toString() + QLatin1String("]:") + QString::number(peerPort);
+    // IPv4 (also mapped into IPv6) by hand: every connection's call context
+    // and the dashboard's rows ask for this; QHostAddress::toString() and
+    // QString::arg() cost several times as much.
+    char text[sizeof "255.255.255.255:65535"];
+    char *end = text;
+    const auto appendNumber = [&end](unsigned n) {
+        char digits[5];
+        int count = 0;
+        do {
+            digits[count++] = char('0' + n % 10);
+            n /= 10;
+        } while (n);
+        while (count)
+            *end++ = digits[--count];
+    };
+    for (int shift = 24; shift >= 0; shift -= 8) {
+        appendNumber((v4 >> shift) & 0xff);
+        *end++ = shift ? '.' : ':';
+    }
+    appendNumber(peerPort);
+    return QString::fromLatin1(text, end - text);
 }
 
 QString ConnectionInfo::subprotocolLabel() const

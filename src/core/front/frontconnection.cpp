@@ -3,6 +3,7 @@
 #include "admin/connectionregistry.h"
 #include "front/httpexchangesocket.h"
 #include "front/httpresponse.h"
+#include "front/frontlistener.h"
 #include "front/httpside.h"
 #include "logging.h"
 #include "front/requesthead.h"
@@ -10,6 +11,7 @@
 
 #include <QDateTime>
 #include <QTcpSocket>
+#include <QTimerEvent>
 
 #ifdef Q_OS_WIN
 #include <winsock2.h>
@@ -22,16 +24,15 @@ constexpr int LingerMs = 2000; // how long a refused client may keep sending bef
 }
 
 FrontConnection::FrontConnection(QTcpSocket *socket, ListenerRole role, bool tls,
-                                 const FrontContext *context, QObject *parent)
-    : QObject(parent)
+                                 const FrontContext *context, FrontListener *listener)
+    : QObject(listener)
     , m_socket(socket)
+    , m_listener(listener)
     , m_role(role)
     , m_tls(tls)
     , m_context(context)
 {
     m_socket->setParent(this);
-    m_timer.setSingleShot(true);
-    connect(&m_timer, &QTimer::timeout, this, &FrontConnection::onTimeout);
 }
 
 FrontConnection::~FrontConnection()
@@ -60,7 +61,19 @@ void FrontConnection::shutdown()
 
 void FrontConnection::armTimer(int ms)
 {
-    m_timer.start(ms);
+    // A QBasicTimer rather than a QTimer: no object and no connection more
+    // per accepted socket.
+    m_timer.start(ms, this);
+}
+
+void FrontConnection::timerEvent(QTimerEvent *event)
+{
+    if (event->timerId() != m_timer.timerId()) {
+        QObject::timerEvent(event);
+        return;
+    }
+    m_timer.stop();
+    onTimeout();
 }
 
 void FrontConnection::onTimeout()
@@ -114,7 +127,7 @@ void FrontConnection::processInput()
         }
         RequestHead head;
         QString error;
-        if (!RequestHead::parse(peeked.left(headLength), &head, &error)) {
+        if (!RequestHead::parse(QByteArrayView(peeked).first(headLength), &head, &error)) {
             recordHeadFailure(400, "malformed", error, peeked);
             respondAndClose(HttpResponse::json(400, error));
             return;
@@ -124,7 +137,7 @@ void FrontConnection::processInput()
         if (!handled)
             return; // waiting for the body, or the connection is over
         m_headComplete = false;
-        emit awaitingNextRequest();
+        m_listener->queueForHead(this);
     }
 }
 
@@ -288,6 +301,6 @@ void FrontConnection::finish()
         return;
     m_finished = true;
     m_timer.stop();
-    emit finished();
+    m_listener->forget(this);
     deleteLater();
 }

@@ -2,11 +2,12 @@
 
 #include "serverconfig.h"
 
+#include <QBasicTimer>
 #include <QObject>
 #include <QPointer>
-#include <QTimer>
 
 class ConnectionRegistry;
+class FrontListener;
 class HttpExchangeSocket;
 class HttpSide;
 class QTcpSocket;
@@ -36,8 +37,10 @@ class FrontConnection : public QObject
 {
     Q_OBJECT
 public:
+    // `listener` is the parent, told when the connection waits for a new
+    // request head and when it is finished.
     FrontConnection(QTcpSocket *socket, ListenerRole role, bool tls, const FrontContext *context,
-                    QObject *parent = nullptr);
+                    FrontListener *listener);
     ~FrontConnection() override;
 
     void start();
@@ -46,10 +49,8 @@ public:
     // between keep-alive requests): what the listener may evict under a flood.
     bool isAwaitingHead() const { return m_state == State::AwaitingRequest && !m_headComplete; }
 
-signals:
-    void finished();
-    // A keep-alive request was answered; the next head is awaited from now.
-    void awaitingNextRequest();
+protected:
+    void timerEvent(QTimerEvent *event) override;
 
 private:
     enum class State { AwaitingRequest, Closing, HandedOver };
@@ -68,12 +69,13 @@ private:
     void recordHeadFailure(int status, const char *cause, const QString &reason, const QByteArray &partialHead);
 
     QTcpSocket *m_socket;
+    FrontListener *m_listener;
     ListenerRole m_role;
     bool m_tls;
     const FrontContext *m_context;
     State m_state = State::AwaitingRequest;
     QPointer<HttpExchangeSocket> m_exchange;
-    QTimer m_timer;
+    QBasicTimer m_timer; // single shot: head, keep-alive idle or linger timeout
     bool m_requestStarted = false;  // bytes of the current request have arrived
     bool m_headComplete = false;    // the current request's head is complete (its body may not be)
     bool m_continueSent = false;    // "100 Continue" answered for the current request

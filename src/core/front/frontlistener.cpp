@@ -95,16 +95,6 @@ void FrontListener::onPendingConnection()
         auto *connection = new FrontConnection(socket, m_role, m_tls, m_context, this);
         m_connections.insert(connection, m_awaitingHead.end());
         queueForHead(connection);
-        connect(connection, &FrontConnection::awaitingNextRequest, this,
-                [this, connection] { queueForHead(connection); });
-        connect(connection, &FrontConnection::finished, this, [this, connection] {
-            const auto it = m_connections.constFind(connection);
-            if (it == m_connections.cend())
-                return;
-            if (it.value() != m_awaitingHead.end())
-                m_awaitingHead.erase(it.value());
-            m_connections.erase(it);
-        });
         connection->start();
     }
 }
@@ -119,6 +109,16 @@ void FrontListener::queueForHead(FrontConnection *connection)
     it.value() = m_awaitingHead.insert(m_awaitingHead.end(), connection);
 }
 
+void FrontListener::forget(FrontConnection *connection)
+{
+    const auto it = m_connections.constFind(connection);
+    if (it == m_connections.cend())
+        return;
+    if (it.value() != m_awaitingHead.end())
+        m_awaitingHead.erase(it.value());
+    m_connections.erase(it);
+}
+
 bool FrontListener::evictOldestAwaitingHead()
 {
     while (!m_awaitingHead.empty()) {
@@ -127,7 +127,7 @@ bool FrontListener::evictOldestAwaitingHead()
         m_connections.find(oldest).value() = m_awaitingHead.end();
         if (!oldest->isAwaitingHead())
             continue; // its head came in meanwhile; queued again if it waits for another
-        oldest->shutdown(); // finished() takes it out of m_connections
+        oldest->shutdown(); // forget() takes it out of m_connections
         return true;
     }
     return false;

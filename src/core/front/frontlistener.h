@@ -33,11 +33,15 @@ public:
     int pendingCount() const { return int(m_connections.size()); }
 
 private:
+    friend class FrontConnection;
     using HeadWaitQueue = std::list<FrontConnection *>;
 
     void onPendingConnection();
     void onAcceptError();
+    // Called by a connection: it waits for a request head (again) ...
     void queueForHead(FrontConnection *connection);
+    // ... or it is finished.
+    void forget(FrontConnection *connection);
     bool evictOldestAwaitingHead();
     void reportShedding();
     void flushSheddingReport();

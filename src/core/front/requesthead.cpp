@@ -2,6 +2,8 @@
 
 #include <QString>
 
+#include <cstring>
+
 namespace {
 
 bool isTokenChar(char c)
@@ -18,7 +20,7 @@ bool isTokenChar(char c)
     }
 }
 
-bool isToken(const QByteArray &s)
+bool isToken(QByteArrayView s)
 {
     if (s.isEmpty())
         return false;
@@ -29,7 +31,13 @@ bool isToken(const QByteArray &s)
     return true;
 }
 
-bool isFieldValue(const QByteArray &s)
+// Header names compare case-insensitively; most differ in length already.
+bool sameName(const QByteArray &a, QByteArrayView b)
+{
+    return a.size() == b.size() && QByteArrayView(a).compare(b, Qt::CaseInsensitive) == 0;
+}
+
+bool isFieldValue(QByteArrayView s)
 {
     for (char c : s) {
         const auto u = static_cast<unsigned char>(c);
@@ -43,90 +51,123 @@ bool isFieldValue(const QByteArray &s)
 
 RequestHead::Status RequestHead::scan(const QByteArray &data, int maxHeadBytes, int *headLength)
 {
-    const qsizetype end = data.indexOf("\r\n\r\n");
+    // The first CR LF CR LF, found from the line feeds (memchr) rather than
+    // by a general substring search.
+    const char *const bytes = data.constData();
+    const qsizetype size = data.size();
+    qsizetype end = -1;
+    for (qsizetype from = 3; from < size;) {
+        const auto *lf = static_cast<const char *>(memchr(bytes + from, '\n', size_t(size - from)));
+        if (!lf)
+            break;
+        const qsizetype at = lf - bytes;
+        if (bytes[at - 1] == '\r' && bytes[at - 2] == '\n' && bytes[at - 3] == '\r') {
+            end = at - 3;
+            break;
+        }
+        from = at + 1;
+    }
     if (end >= 0 && end + 4 <= maxHeadBytes) {
         *headLength = int(end + 4);
         return Status::Complete;
     }
-    if (end >= 0 || data.size() >= maxHeadBytes)
+    if (end >= 0 || size >= maxHeadBytes)
         return Status::TooLarge;
     // A bare LF line ending or a NUL byte can never become a valid head: refuse early
     // rather than wait for the timeout.
-    for (qsizetype i = 0; i < data.size(); ++i) {
-        if (data.at(i) == '\0' || (data.at(i) == '\n' && (i == 0 || data.at(i - 1) != '\r')))
+    for (qsizetype i = 0; i < size; ++i) {
+        if (bytes[i] == '\0' || (bytes[i] == '\n' && (i == 0 || bytes[i - 1] != '\r')))
             return Status::Malformed;
     }
     return Status::Incomplete;
 }
 
-bool RequestHead::parse(const QByteArray &head, RequestHead *out, QString *error)
+bool RequestHead::parse(QByteArrayView head, RequestHead *out, QString *error)
 {
-    QList<QByteArray> lines = head.split('\n');
-    // The head ends with CRLF CRLF: split leaves two trailing empties ("\r", "").
-    if (lines.size() < 3) {
+    // One pass over the bytes without intermediate lists or copies: this runs
+    // on the accept thread ahead of every request and WebSocket handshake.
+    // The head ends with CRLF CRLF: the lines are what lies before the
+    // second-to-last LF, each ending in CR LF.
+    const char *const data = head.constData();
+    const qsizetype lastLf = head.lastIndexOf('\n');
+    const qsizetype linesEnd = lastLf > 0 ? head.lastIndexOf('\n', lastLf - 1) : -1;
+    if (linesEnd < 0) {
         *error = QStringLiteral("empty request");
         return false;
     }
-    lines.removeLast();
-    lines.removeLast();
     out->longestLine = 0;
-    for (QByteArray &line : lines) {
-        if (!line.endsWith('\r')) {
+    qsizetype fields = 0;
+    for (qsizetype begin = 0;; ++fields) {
+        const qsizetype lf = head.indexOf('\n', begin); // at most linesEnd
+        if (lf == begin || data[lf - 1] != '\r') {
             *error = QStringLiteral("line not terminated by CRLF");
             return false;
         }
-        line.chop(1);
-        out->longestLine = qMax(out->longestLine, int(line.size()));
+        out->longestLine = qMax(out->longestLine, int(lf - 1 - begin));
+        if (lf == linesEnd)
+            break;
+        begin = lf + 1;
     }
 
-    const QList<QByteArray> requestLine = lines.first().split(' ');
-    if (requestLine.size() != 3) {
+    const qsizetype requestLineEnd = head.indexOf('\n');
+    const QByteArrayView requestLine(data, requestLineEnd - 1);
+    const qsizetype firstSpace = requestLine.indexOf(' ');
+    const qsizetype secondSpace = firstSpace < 0 ? -1 : requestLine.indexOf(' ', firstSpace + 1);
+    if (secondSpace < 0 || requestLine.indexOf(' ', secondSpace + 1) >= 0) {
         *error = QStringLiteral("malformed request line");
         return false;
     }
-    out->method = requestLine.at(0);
-    out->target = requestLine.at(1);
-    out->version = requestLine.at(2);
-    if (!isToken(out->method)) {
+    const QByteArrayView method = requestLine.first(firstSpace);
+    const QByteArrayView target = requestLine.sliced(firstSpace + 1, secondSpace - firstSpace - 1);
+    const QByteArrayView version = requestLine.sliced(secondSpace + 1);
+    out->method = method.toByteArray();
+    out->target = target.toByteArray();
+    out->version = version.toByteArray();
+    if (!isToken(method)) {
         *error = QStringLiteral("malformed method");
         return false;
     }
-    if (out->target.isEmpty() || (!out->target.startsWith('/') && out->target != "*")) {
+    if (target.isEmpty() || (!target.startsWith('/') && target != "*")) {
         *error = QStringLiteral("request target must be an absolute path");
         return false;
     }
-    for (char c : out->target) {
+    for (char c : target) {
         const auto u = static_cast<unsigned char>(c);
         if (u <= 0x20 || u >= 0x7f) {
             *error = QStringLiteral("request target has an invalid character");
             return false;
         }
     }
-    if (out->version != "HTTP/1.1" && out->version != "HTTP/1.0") {
+    if (version != "HTTP/1.1" && version != "HTTP/1.0") {
         *error = QStringLiteral("unsupported HTTP version");
         return false;
     }
 
     out->headers.clear();
-    for (qsizetype i = 1; i < lines.size(); ++i) {
-        const QByteArray &line = lines.at(i);
+    out->headers.reserve(fields);
+    for (qsizetype begin = requestLineEnd + 1; requestLineEnd < linesEnd;) {
+        const qsizetype lf = head.indexOf('\n', begin);
+        const QByteArrayView line(data + begin, lf - 1 - begin); // without its CR
         const qsizetype colon = line.indexOf(':');
         if (colon <= 0) {
             *error = QStringLiteral("malformed header line");
             return false;
         }
-        const QByteArray name = line.left(colon);
-        const QByteArray value = line.mid(colon + 1).trimmed();
+        const QByteArrayView name = line.first(colon);
+        const QByteArrayView value = line.sliced(colon + 1).trimmed();
         // No space before the colon (RFC 9112 section 5.1) and no obsolete folding.
         if (!isToken(name)) {
             *error = QStringLiteral("malformed header name");
             return false;
         }
         if (!isFieldValue(value)) {
-            *error = QStringLiteral("header %1 has a control character").arg(QString::fromLatin1(name));
+            *error = QStringLiteral("header %1 has a control character").arg(QLatin1String(name.data(), name.size()));
             return false;
         }
-        out->headers.append({name, value});
+        out->headers.append({name.toByteArray(), value.toByteArray()});
+        if (lf == linesEnd)
+            break;
+        begin = lf + 1;
     }
     if (out->version == "HTTP/1.1" && out->headerCount("host") != 1) {
         *error = QStringLiteral("HTTP/1.1 request needs exactly one Host header");
@@ -147,44 +188,56 @@ QUrlQuery RequestHead::query() const
     return q < 0 ? QUrlQuery() : QUrlQuery(QString::fromLatin1(target.mid(q + 1)));
 }
 
-QByteArray RequestHead::header(const QByteArray &name) const
+QByteArray RequestHead::header(QByteArrayView name) const
 {
     for (const auto &h : headers) {
-        if (h.first.compare(name, Qt::CaseInsensitive) == 0)
+        if (sameName(h.first, name))
             return h.second;
     }
     return QByteArray();
 }
 
-QList<QByteArray> RequestHead::headerTokens(const QByteArray &name) const
+template<typename Visit>
+bool RequestHead::forEachToken(QByteArrayView name, Visit visit) const
 {
-    QList<QByteArray> tokens;
     for (const auto &h : headers) {
-        if (h.first.compare(name, Qt::CaseInsensitive) != 0)
+        if (!sameName(h.first, name))
             continue;
-        for (const QByteArray &part : h.second.split(',')) {
-            const QByteArray t = part.trimmed();
-            if (!t.isEmpty())
-                tokens.append(t);
+        QByteArrayView rest(h.second);
+        while (true) {
+            const qsizetype comma = rest.indexOf(',');
+            const QByteArrayView token = (comma < 0 ? rest : rest.first(comma)).trimmed();
+            if (!token.isEmpty() && visit(token))
+                return true;
+            if (comma < 0)
+                break;
+            rest = rest.sliced(comma + 1);
         }
     }
+    return false;
+}
+
+QList<QByteArray> RequestHead::headerTokens(QByteArrayView name) const
+{
+    QList<QByteArray> tokens;
+    forEachToken(name, [&](QByteArrayView token) {
+        tokens.append(token.toByteArray());
+        return false;
+    });
     return tokens;
 }
 
-int RequestHead::headerCount(const QByteArray &name) const
+int RequestHead::headerCount(QByteArrayView name) const
 {
     int n = 0;
     for (const auto &h : headers)
-        n += h.first.compare(name, Qt::CaseInsensitive) == 0;
+        n += sameName(h.first, name);
     return n;
 }
 
-bool RequestHead::hasToken(const QByteArray &name, const QByteArray &token) const
+bool RequestHead::hasToken(QByteArrayView name, QByteArrayView token) const
 {
-    const QList<QByteArray> tokens = headerTokens(name);
-    return std::any_of(tokens.begin(), tokens.end(), [&](const QByteArray &t) {
-        return t.compare(token, Qt::CaseInsensitive) == 0;
-    });
+    return forEachToken(name, [&](QByteArrayView t) { return t.compare(token, Qt::CaseInsensitive) == 0; });
 }
 
 bool RequestHead::keepAlive() const

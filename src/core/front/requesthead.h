@@ -18,7 +18,7 @@ public:
     // head occupies. `maxHeadBytes` bounds the search.
     static Status scan(const QByteArray &data, int maxHeadBytes, int *headLength);
     // Parses exactly one complete head. On failure `error` says why.
-    static bool parse(const QByteArray &head, RequestHead *out, QString *error);
+    static bool parse(QByteArrayView head, RequestHead *out, QString *error);
 
     QByteArray method;
     QByteArray target;       // as sent: path plus optional query
@@ -29,14 +29,21 @@ public:
     QByteArray path() const;
     QUrlQuery query() const;
     // First value of a header (case-insensitive), or a null QByteArray.
-    QByteArray header(const QByteArray &name) const;
+    QByteArray header(QByteArrayView name) const;
     // All values of a header, each comma-separated list split and trimmed.
-    QList<QByteArray> headerTokens(const QByteArray &name) const;
-    int headerCount(const QByteArray &name) const;
-    bool hasToken(const QByteArray &name, const QByteArray &token) const;
+    QList<QByteArray> headerTokens(QByteArrayView name) const;
+    int headerCount(QByteArrayView name) const;
+    // Whether one of those values is `token` (case-insensitive).
+    bool hasToken(QByteArrayView name, QByteArrayView token) const;
 
     // A WebSocket opening handshake: `Upgrade: websocket` is present.
     bool isWebSocketUpgrade() const { return hasToken("upgrade", "websocket"); }
     // Whether the client wants the connection kept open after the response.
     bool keepAlive() const;
+
+private:
+    // Calls visit(token) for each value of header `name` as headerTokens()
+    // lists them, until it returns true; returns whether one did.
+    template<typename Visit>
+    bool forEachToken(QByteArrayView name, Visit visit) const;
 };

@@ -11,9 +11,12 @@
 #include "ws/workerpool.h"
 
 #include <QDateTime>
-#include <QPointer>
+#include <QHash>
 #include <QTcpSocket>
 #include <QWebSocket>
+#include <QWebSocketServer>
+
+#include <memory>
 
 namespace {
 // QWebSocket keeps the request it was opened with for the life of the
@@ -46,32 +49,62 @@ void reduceHeadForQt(QTcpSocket *socket, const RequestHead &head, const QString 
 }
 } // namespace
 
-struct UpgradeDispatcher::Pending
+// The worker thread's part of the upgrade: owns the non-listening
+// QWebSocketServers that answer the 101 on this thread, and the sockets
+// handed to them until their QWebSocket exists.
+class UpgradeDispatcher::WorkerSide : public QObject
 {
-    QPointer<QTcpSocket> socket;
-    ConnectionInfo info;
+public:
+    WorkerSide(const ServerLimits &limits, SubprotocolRegistry *subprotocols, ConnectionRegistry *connections,
+               WorkerContext *context)
+        : m_limits(limits)
+        , m_subprotocols(subprotocols)
+        , m_connections(connections)
+        , m_context(context)
+    {
+    }
+
+    // On the worker thread: sockets that have just been moved here, request
+    // heads still buffered.
+    void take(Handovers handovers);
+
+private:
+    // A TCP connection, as both the socket and its QWebSocket report it.
+    struct PeerKey
+    {
+        QHostAddress address;
+        quint16 port;
+        quint16 localPort;
+        bool operator==(const PeerKey &o) const
+        {
+            return port == o.port && localPort == o.localPort && address == o.address;
+        }
+        friend size_t qHash(const PeerKey &k, size_t seed = 0) noexcept
+        {
+            return qHashMulti(seed, k.address, k.port, k.localPort);
+        }
+    };
+    struct Pending
+    {
+        QTcpSocket *socket;
+        ConnectionInfo info;
+    };
+
+    QWebSocketServer *serverFor(const QString &subprotocol);
+    void onNewConnection(QWebSocketServer *server);
+
+    const ServerLimits m_limits;
+    SubprotocolRegistry *const m_subprotocols;
+    ConnectionRegistry *const m_connections;
+    WorkerContext *const m_context;
+    // One non-listening server per subprotocol, each supporting only that
+    // one (children of this object); see serverFor().
+    QHash<QString, QWebSocketServer *> m_webSockets;
+    // Sockets (children of this object) whose 101 is on its way.
+    QHash<PeerKey, Pending> m_pending;
 };
 
-UpgradeDispatcher::UpgradeDispatcher(const ServerConfig &config, SubprotocolRegistry *subprotocols,
-                                     ConnectionRegistry *connections, WorkerPool *workers,
-                                     QObject *parent)
-    : QObject(parent)
-    , m_config(config)
-    , m_subprotocols(subprotocols)
-    , m_connections(connections)
-    , m_workers(workers)
-{
-}
-
-UpgradeDispatcher::~UpgradeDispatcher()
-{
-    for (const auto &p : std::as_const(m_pending)) {
-        if (p->socket)
-            p->socket->deleteLater();
-    }
-}
-
-QWebSocketServer *UpgradeDispatcher::serverFor(const QString &subprotocol)
+QWebSocketServer *UpgradeDispatcher::WorkerSide::serverFor(const QString &subprotocol)
 {
     // The head was checked before the handover; the server only has to
     // answer 101 naming the subprotocol the policy chose. One server per
@@ -92,10 +125,114 @@ QWebSocketServer *UpgradeDispatcher::serverFor(const QString &subprotocol)
     return server;
 }
 
-QByteArray UpgradeDispatcher::keyOf(const QHostAddress &peer, quint16 peerPort, quint16 localPort)
+void UpgradeDispatcher::WorkerSide::take(Handovers handovers)
 {
-    return peer.toString().toLatin1() + '|' + QByteArray::number(peerPort) + '|'
-        + QByteArray::number(localPort);
+    for (auto &[socket, info] : std::exchange(handovers.sockets, {})) {
+        socket->setParent(this);
+        // The client may have gone while the socket was on its way, with
+        // nobody listening; from here on, disconnected() tells.
+        if (socket->state() != QAbstractSocket::ConnectedState) {
+            socket->deleteLater();
+            m_context->release();
+            continue;
+        }
+        const PeerKey key{info.peerAddress, info.peerPort, info.localPort};
+        const QString subprotocol = info.subprotocol;
+        m_pending.insert(key, Pending{socket, std::move(info)});
+        // A socket that dies while QWebSocketServer still holds it is ours to free.
+        connect(socket, &QTcpSocket::disconnected, this, [this, socket, key] {
+            const auto it = m_pending.constFind(key);
+            if (it != m_pending.cend() && it->socket == socket) {
+                m_pending.erase(it);
+                socket->deleteLater();
+                m_context->release();
+            }
+        });
+        // A server that supports only the chosen one, so the 101 names exactly
+        // what the policy decided. handleConnection() sees the buffered head and
+        // processes it on the next event-loop pass (a queued connection);
+        // newConnection follows.
+        serverFor(subprotocol)->handleConnection(socket);
+    }
+}
+
+void UpgradeDispatcher::WorkerSide::onNewConnection(QWebSocketServer *server)
+{
+    while (QWebSocket *ws = server->nextPendingConnection()) {
+        const auto it = m_pending.find(PeerKey{ws->peerAddress(), ws->peerPort(), ws->localPort()});
+        if (it == m_pending.end()) {
+            qCWarning(lcHandshake) << "accepted WebSocket without a pending handshake; closing it";
+            ws->abort();
+            ws->deleteLater();
+            continue;
+        }
+        QTcpSocket *socket = it->socket;
+        ConnectionInfo info = std::move(it->info);
+        m_pending.erase(it);
+        socket->disconnect(this);
+        // QWebSocketServer would delete the socket on disconnect, under the
+        // QWebSocket that owns it.
+        QObject::disconnect(socket, nullptr, server, nullptr);
+        // The server-side QWebSocket does not own its TCP socket; it must.
+        socket->setParent(ws);
+        ws->setParent(nullptr);
+        ws->setMaxAllowedIncomingMessageSize(quint64(m_limits.maxMessageBytes));
+        ws->setMaxAllowedIncomingFrameSize(quint64(m_limits.maxFrameBytes));
+        // Qt keeps the read chunk the handshake used.
+        WebSocketSession::releaseEmptyReadBuffer(socket);
+        // Qt has put the 101 in the socket's buffer and enabled its write
+        // notifier: send it now instead of on another pass of the loop.
+        socket->flush();
+
+        info.id = m_connections->allocateId();
+        info.connectedAt = QDateTime::currentDateTimeUtc();
+        // A defaulted connection's QWebSocket negotiated none (the client
+        // offered none); it speaks the default the policy chose.
+        if (!info.subprotocolDefaulted)
+            info.subprotocol = ws->subprotocol();
+        std::shared_ptr<Subprotocol> protocol = m_subprotocols->find(info.subprotocol);
+        if (!protocol) {
+            // Unregistered between the policy check and here: nothing can read its messages.
+            ws->close(QWebSocketProtocol::CloseCodeGoingAway, QStringLiteral("subprotocol withdrawn"));
+            ws->deleteLater();
+            m_context->release();
+            continue;
+        }
+        auto *session = new WebSocketSession(ws, socket, info, std::move(protocol), m_connections,
+                                             m_limits.maxOutgoingBytes);
+        m_connections->add(session);
+        qCDebug(lcHandshake) << "accepted" << info.peer() << info.path << info.subprotocol << "as" << info.id;
+        m_context->adopt(session);
+    }
+}
+
+UpgradeDispatcher::UpgradeDispatcher(const ServerConfig &config, SubprotocolRegistry *subprotocols,
+                                     ConnectionRegistry *connections, WorkerPool *workers,
+                                     QObject *parent)
+    : QObject(parent)
+    , m_config(config)
+    , m_subprotocols(subprotocols)
+    , m_connections(connections)
+    , m_workers(workers)
+{
+    for (int i = 0; i < m_workers->size(); ++i) {
+        WorkerContext *context = m_workers->context(i);
+        auto *side = new WorkerSide(m_config.limits, subprotocols, connections, context);
+        side->moveToThread(context->thread());
+        // Parented there (a parent must live on the same thread), so the
+        // context deletes it, and the sockets it holds, on that thread.
+        QMetaObject::invokeMethod(side, [side, context] { side->setParent(context); }, Qt::QueuedConnection);
+        m_workerSides.push_back(side);
+    }
+    m_handovers.resize(m_workerSides.size());
+}
+
+UpgradeDispatcher::~UpgradeDispatcher() = default;
+
+UpgradeDispatcher::Handovers::~Handovers()
+{
+    for (const auto &handover : sockets)
+        delete handover.first;
 }
 
 QByteArray UpgradeDispatcher::dispatch(QTcpSocket *socket, const RequestHead &head, bool tls)
@@ -105,7 +242,8 @@ QByteArray UpgradeDispatcher::dispatch(QTcpSocket *socket, const RequestHead &he
     context.allowedOrigins = m_config.allowedOrigins;
     context.clientToken = m_config.clientToken;
     context.defaultSubprotocol = m_config.defaultSubprotocol;
-    context.liveConnections = m_connections->count() + inFlight();
+    // Sessions and handshakes on their way to a worker alike.
+    context.liveConnections = m_workers->connectionCount();
     context.maxConnections = m_config.limits.maxConnections;
     const HandshakeVerdict verdict = evaluateHandshake(head, context);
 
@@ -139,78 +277,40 @@ QByteArray UpgradeDispatcher::dispatch(QTcpSocket *socket, const RequestHead &he
 
     info.subprotocol = verdict.subprotocol;
     info.subprotocolDefaulted = verdict.subprotocolDefaulted;
-    auto pending = std::make_shared<Pending>();
-    pending->socket = socket;
-    pending->info = info;
-    const QByteArray key = keyOf(info.peerAddress, info.peerPort, info.localPort);
-    m_pending.insert(key, pending);
-
     reduceHeadForQt(socket, head, verdict.subprotocol, verdict.subprotocolDefaulted, m_config.limits.maxHeadBytes);
-    socket->setParent(nullptr);
     // The 101, and the pongs and pings QWebSocket writes itself, go straight
     // to the kernel: Qt's write buffer would keep a 32 KiB chunk per
     // connection after the first of them.
     if (auto *direct = qobject_cast<DirectTcpSocket *>(socket))
         direct->setDirectWrites(true);
-    // A socket that dies while QWebSocketServer still holds it is ours to free.
-    connect(socket, &QTcpSocket::disconnected, this, [this, key, pending] {
-        if (m_pending.value(key) == pending) {
-            m_pending.remove(key);
-            if (pending->socket)
-                pending->socket->deleteLater();
-        }
-    });
-    // A server that supports only the chosen one, so the 101 names exactly
-    // what the policy decided. handleConnection() sees the buffered head and
-    // processes it on the next event-loop pass (a queued connection);
-    // newConnection follows.
-    serverFor(verdict.subprotocol)->handleConnection(socket);
+    const int worker = m_workers->reserve();
+    socket->setParent(nullptr);
+    m_handovers[size_t(worker)].sockets.emplace_back(socket, std::move(info));
+    // Not moved to the worker here: this runs inside the socket's readyRead,
+    // and Qt goes on using the socket (its read notifier) after the signal
+    // returns, which must not happen once the worker owns it. One queued
+    // call moves all the sockets accepted in this pass of the event loop.
+    if (!m_handOverQueued) {
+        m_handOverQueued = true;
+        QMetaObject::invokeMethod(this, &UpgradeDispatcher::handOver, Qt::QueuedConnection);
+    }
     return QByteArray();
 }
 
-void UpgradeDispatcher::onNewConnection(QWebSocketServer *server)
+void UpgradeDispatcher::handOver()
 {
-    while (QWebSocket *ws = server->nextPendingConnection()) {
-        const QByteArray key = keyOf(ws->peerAddress(), ws->peerPort(), ws->localPort());
-        const std::shared_ptr<Pending> pending = m_pending.take(key);
-        if (!pending || !pending->socket) {
-            qCWarning(lcHandshake) << "accepted WebSocket without a pending handshake; closing it";
-            ws->abort();
-            ws->deleteLater();
+    m_handOverQueued = false;
+    for (size_t i = 0; i < m_handovers.size(); ++i) {
+        if (m_handovers[i].sockets.empty())
             continue;
-        }
-        QTcpSocket *socket = pending->socket.data();
-        socket->disconnect(this);
-        // QWebSocketServer would delete the socket on disconnect from this
-        // thread, under the QWebSocket that owns it on another.
-        QObject::disconnect(socket, nullptr, server, nullptr);
-        // The server-side QWebSocket does not own its TCP socket; it must,
-        // so that both move to the worker thread together.
-        socket->setParent(ws);
-        ws->setParent(nullptr);
-        ws->setMaxAllowedIncomingMessageSize(quint64(m_config.limits.maxMessageBytes));
-        ws->setMaxAllowedIncomingFrameSize(quint64(m_config.limits.maxFrameBytes));
-        // Qt keeps the read chunk the handshake used.
-        WebSocketSession::releaseEmptyReadBuffer(socket);
-
-        ConnectionInfo info = pending->info;
-        info.id = m_connections->allocateId();
-        info.connectedAt = QDateTime::currentDateTimeUtc();
-        // A defaulted connection's QWebSocket negotiated none (the client
-        // offered none); it speaks the default the policy chose.
-        if (!info.subprotocolDefaulted)
-            info.subprotocol = ws->subprotocol();
-        std::shared_ptr<Subprotocol> protocol = m_subprotocols->find(info.subprotocol);
-        if (!protocol) {
-            // Unregistered between the policy check and here: nothing can read its messages.
-            ws->close(QWebSocketProtocol::CloseCodeGoingAway, QStringLiteral("subprotocol withdrawn"));
-            ws->deleteLater();
-            continue;
-        }
-        auto *session = new WebSocketSession(ws, socket, info, std::move(protocol), m_connections,
-                                             m_config.limits.maxOutgoingBytes);
-        m_connections->add(session);
-        qCDebug(lcHandshake) << "accepted" << info.peer() << info.path << info.subprotocol << "as" << info.id;
-        m_workers->assign(session);
+        Handovers batch = std::exchange(m_handovers[i], Handovers());
+        WorkerSide *side = m_workerSides[i];
+        for (const auto &handover : batch.sockets)
+            handover.first->moveToThread(side->thread());
+        // The call owns the sockets until it runs; should the worker side go
+        // first (shutdown), they are deleted with it, on the worker thread.
+        QMetaObject::invokeMethod(
+            side, [side, batch = std::move(batch)]() mutable { side->take(std::move(batch)); },
+            Qt::QueuedConnection);
     }
 }

@@ -1,12 +1,11 @@
 #pragma once
 
+#include "admin/connectionregistry.h"
 #include "serverconfig.h"
 
-#include <QHash>
 #include <QObject>
-#include <QWebSocketServer>
 
-#include <memory>
+#include <vector>
 
 class ConnectionRegistry;
 class QTcpSocket;
@@ -14,10 +13,13 @@ class RequestHead;
 class SubprotocolRegistry;
 class WorkerPool;
 
-// Takes WebSocket upgrade requests from the front listener: runs the
-// handshake policy, refuses with a complete HTTP response, or hands the
-// socket (head still unread) to a non-listening QWebSocketServer, then moves
-// the new connection to a worker thread. Lives on the accept thread.
+// Takes WebSocket upgrade requests from the front listener and runs the
+// handshake policy on the accept thread: a refusal gets a complete HTTP
+// response there. An accepted socket (head still unread) moves to the least
+// loaded worker thread, where a non-listening QWebSocketServer answers the
+// 101 and the WebSocketSession is made: Qt's handshake, the QWebSocket and
+// the session are built on the thread that keeps them, in parallel on the
+// workers, and only the bare TCP socket crosses threads.
 class UpgradeDispatcher : public QObject
 {
     Q_OBJECT
@@ -28,25 +30,36 @@ public:
 
     // `socket` has a complete upgrade request head of `head` buffered and
     // unread. On refusal the answer is returned for the caller to send and
-    // the socket stays the caller's; on acceptance this object takes the
-    // socket and an empty QByteArray is returned.
+    // the socket stays the caller's; on acceptance the socket (which must
+    // have no connections to objects of this thread left) moves to a worker
+    // and an empty QByteArray is returned.
     QByteArray dispatch(QTcpSocket *socket, const RequestHead &head, bool tls);
 
-    // Handshakes accepted but not yet moved to a worker.
-    int inFlight() const { return int(m_pending.size()); }
-
 private:
-    struct Pending;
-    QWebSocketServer *serverFor(const QString &subprotocol);
-    void onNewConnection(QWebSocketServer *server);
-    static QByteArray keyOf(const QHostAddress &peer, quint16 peerPort, quint16 localPort);
+    class WorkerSide;
+    // Accepted sockets on their way to one worker, each with what the
+    // policy accepted. Deletes the sockets it still holds: a batch whose
+    // delivery is dropped (its worker side went first, at shutdown) leaks
+    // nothing.
+    struct Handovers
+    {
+        std::vector<std::pair<QTcpSocket *, ConnectionInfo>> sockets;
+        Handovers() = default;
+        Handovers(Handovers &&) = default;
+        Handovers &operator=(Handovers &&) = default;
+        ~Handovers();
+    };
+
+    void handOver();
 
     ServerConfig m_config;
     SubprotocolRegistry *m_subprotocols;
     ConnectionRegistry *m_connections;
     WorkerPool *m_workers;
-    // One non-listening server per subprotocol, each supporting only that
-    // one (children of this object); see serverFor().
-    QHash<QString, QWebSocketServer *> m_webSockets;
-    QHash<QByteArray, std::shared_ptr<Pending>> m_pending;
+    // One per worker, by the worker's index; each lives on its worker's
+    // thread as a child of its WorkerContext, which deletes it.
+    std::vector<WorkerSide *> m_workerSides;
+    // Accepted sockets waiting for handOver(), by worker index.
+    std::vector<Handovers> m_handovers;
+    bool m_handOverQueued = false;
 };

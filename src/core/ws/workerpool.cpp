@@ -27,7 +27,7 @@ void WorkerContext::adopt(WebSocketSession *session)
     m_sessions.insert(session);
     session->setFinishedHandler([this](WebSocketSession *s) {
         m_sessions.remove(s);
-        m_load.fetch_sub(1, std::memory_order_relaxed);
+        release();
     });
     if (!m_sweepTimer.isActive())
         m_sweepTimer.start();
@@ -77,19 +77,24 @@ WorkerPool::~WorkerPool()
     }
 }
 
-void WorkerPool::assign(WebSocketSession *session)
+int WorkerPool::reserve()
 {
-    Worker *best = &m_workers.front();
-    for (Worker &w : m_workers) {
-        if (w.context->m_load.load(std::memory_order_relaxed)
-            < best->context->m_load.load(std::memory_order_relaxed))
-            best = &w;
+    size_t best = 0;
+    for (size_t i = 1; i < m_workers.size(); ++i) {
+        if (m_workers[i].context->m_load.load(std::memory_order_relaxed)
+            < m_workers[best].context->m_load.load(std::memory_order_relaxed))
+            best = i;
     }
-    best->context->m_load.fetch_add(1, std::memory_order_relaxed);
-    session->moveToThread(best->thread);
-    WorkerContext *context = best->context;
-    QMetaObject::invokeMethod(context, [context, session] { context->adopt(session); },
-                              Qt::QueuedConnection);
+    m_workers[best].context->m_load.fetch_add(1, std::memory_order_relaxed);
+    return int(best);
+}
+
+int WorkerPool::connectionCount() const
+{
+    int n = 0;
+    for (const Worker &w : m_workers)
+        n += w.context->m_load.load(std::memory_order_relaxed);
+    return n;
 }
 
 void WorkerPool::abortAll()

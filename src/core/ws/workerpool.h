@@ -21,10 +21,12 @@ public:
     explicit WorkerContext(const ServerLimits &limits);
     ~WorkerContext() override;
 
-    // Takes a session that has just been moved to this thread and starts it.
+    // Takes a session created on this thread, in a place WorkerPool::reserve()
+    // counted, and starts it. The place is given back when the session ends.
     void adopt(WebSocketSession *session);
+    // Gives back a place reserved for a connection that did not become a session.
+    void release() { m_load.fetch_sub(1, std::memory_order_relaxed); }
     void abortAll();
-    int sessionCount() const { return m_load.load(std::memory_order_relaxed); }
 
 private:
     void sweep();
@@ -46,9 +48,13 @@ public:
     ~WorkerPool(); // stops and joins the threads
 
     int size() const { return int(m_workers.size()); }
-    // Moves `session` (which must have no parent) to the least loaded worker
-    // and starts it there.
-    void assign(WebSocketSession *session);
+    WorkerContext *context(int index) const { return m_workers[size_t(index)].context; }
+    // Counts a connection on the least loaded worker and returns its index;
+    // the connection goes there and is adopted, or the place released.
+    int reserve();
+    // Connections on all workers, with those reserved and not yet adopted.
+    // Lock-free, so the handshake's connection limit reads it every time.
+    int connectionCount() const;
     // Drops every connection at once (end of the shutdown grace period).
     void abortAll();
 
