@@ -6,10 +6,10 @@
 
 #include "columnchooser.h"
 #include "admin/connectionregistry.h"
+#include "connectionfilterproxymodel.h"
 #include "connectiontablemodel.h"
 #include "dashboardsettings.h"
 #include "paletteiconengine.h"
-#include "connectionfilterproxymodel.h"
 #include "sendnotificationdialog.h"
 
 #include <QAction>
