@@ -99,7 +99,10 @@ void WebSocketSession::touch(qint64 nowMs)
 
 void WebSocketSession::releaseEmptyReadBuffer(QTcpSocket *socket)
 {
-    if (socket->bytesAvailable() != 0 || socket->isTransactionStarted())
+    // A socket on its way out (its disconnected() not handled yet) is left
+    // alone: reading a closed device only warns.
+    if (socket->state() != QAbstractSocket::ConnectedState || socket->bytesAvailable() != 0
+        || socket->isTransactionStarted())
         return;
     socket->ungetChar('\0');
     (void)socket->read(1);
