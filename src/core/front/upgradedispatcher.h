@@ -41,9 +41,15 @@ private:
     // policy accepted. Deletes the sockets it still holds: a batch whose
     // delivery is dropped (its worker side went first, at shutdown) leaks
     // nothing.
+    struct Handover
+    {
+        QTcpSocket *socket;
+        ConnectionInfo info;
+        QByteArray webSocketKey; // for the head Qt is given (see take())
+    };
     struct Handovers
     {
-        std::vector<std::pair<QTcpSocket *, ConnectionInfo>> sockets;
+        std::vector<Handover> sockets;
         Handovers() = default;
         Handovers(Handovers &&) = default;
         Handovers &operator=(Handovers &&) = default;
