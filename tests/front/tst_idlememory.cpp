@@ -164,6 +164,7 @@ private slots:
         QCOMPARE(r.header("sec-websocket-accept"), Ws::acceptFor(key));
         QCOMPARE(r.header("sec-websocket-protocol"), QByteArray("echo.test"));
         QCOMPARE(r.headerCount("sec-websocket-extensions"), 0);
+        QCOMPARE(r.header("access-control-allow-origin"), QByteArray("http://example.test"));
         client.takeAll();
 
         QTRY_COMPARE(registry()->count(), 1);

@@ -24,10 +24,11 @@ namespace {
 // also parses the ones it knows, Cookie and User-Agent among them), and the
 // URL. Nothing reads them back (ConnectionInfo holds what Switchboard uses),
 // so the head Qt reads is replaced by the least it checks and answers from:
-// the key, version 13 and the subprotocol the policy chose. The policy has
-// checked the real head; the 101 is the same.
-void reduceHeadForQt(QTcpSocket *socket, const QByteArray &webSocketKey, const QString &subprotocol,
-                     bool subprotocolDefaulted, int maxHeadBytes)
+// the key, version 13, the subprotocol the policy chose and the origin (the
+// 101 names it in Access-Control-Allow-Origin). The policy has checked the
+// real head; the 101 is the same.
+void reduceHeadForQt(QTcpSocket *socket, const QByteArray &webSocketKey, const QByteArray &origin,
+                     const QString &subprotocol, bool subprotocolDefaulted, int maxHeadBytes)
 {
     const QByteArray buffered = socket->peek(qMin<qint64>(socket->bytesAvailable(), qint64(maxHeadBytes) + 4));
     const qsizetype end = buffered.indexOf("\r\n\r\n");
@@ -39,6 +40,10 @@ void reduceHeadForQt(QTcpSocket *socket, const QByteArray &webSocketKey, const Q
     if (!subprotocolDefaulted) {
         reduced += "\r\nSec-WebSocket-Protocol: ";
         reduced += subprotocol.toUtf8();
+    }
+    if (!origin.isNull()) {
+        reduced += "\r\nOrigin: ";
+        reduced += origin;
     }
     reduced += "\r\n\r\n";
     socket->skip(end + 4);
@@ -141,8 +146,8 @@ void UpgradeDispatcher::WorkerSide::take(Handovers handovers)
         // Here rather than on the core thread, which every connection
         // passes: putting the reduced head back costs an ungetChar() per
         // byte, about a third of the core's work per handshake.
-        reduceHeadForQt(socket, handover.webSocketKey, info.subprotocol, info.subprotocolDefaulted,
-                        m_limits.maxHeadBytes);
+        reduceHeadForQt(socket, handover.webSocketKey, handover.origin, info.subprotocol,
+                        info.subprotocolDefaulted, m_limits.maxHeadBytes);
         const PeerKey key{info.peerAddress, info.peerPort, info.localPort};
         const QString subprotocol = info.subprotocol;
         m_pending.insert(key, Pending{socket, std::move(info)});
@@ -291,7 +296,8 @@ QByteArray UpgradeDispatcher::dispatch(QTcpSocket *socket, const RequestHead &he
         direct->setDirectWrites(true);
     const int worker = m_workers->reserve();
     socket->setParent(nullptr);
-    m_handovers[size_t(worker)].sockets.push_back(Handover{socket, std::move(info), head.header("sec-websocket-key")});
+    m_handovers[size_t(worker)].sockets.push_back(
+        Handover{socket, std::move(info), head.header("sec-websocket-key"), head.header("origin")});
     // Not moved to the worker here: this runs inside the socket's readyRead,
     // and Qt goes on using the socket (its read notifier) after the signal
     // returns, which must not happen once the worker owns it. One queued

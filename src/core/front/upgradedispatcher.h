@@ -45,7 +45,10 @@ private:
     {
         QTcpSocket *socket;
         ConnectionInfo info;
-        QByteArray webSocketKey; // for the head Qt is given (see take())
+        // For the head Qt is given (see take()): the key, and the origin,
+        // which Qt's 101 names in Access-Control-Allow-Origin ("*" without).
+        QByteArray webSocketKey;
+        QByteArray origin;
     };
     struct Handovers
     {
