@@ -70,6 +70,8 @@ SwitchboardServer::SwitchboardServer(const ServerConfig &config, SubprotocolRegi
     m_graceTimer.setParent(this); // moves to the core thread with the server
     m_graceTimer.setSingleShot(true);
     connect(&m_graceTimer, &QTimer::timeout, this, &SwitchboardServer::finishStop);
+    m_drainCheck.setParent(this);
+    connect(&m_drainCheck, &QTimer::timeout, this, &SwitchboardServer::finishStopWhenDrained);
 }
 
 SwitchboardServer::~SwitchboardServer()
@@ -150,16 +152,30 @@ void SwitchboardServer::stop()
     m_stopping = true;
     for (FrontListener *l : std::as_const(m_listeners))
         l->close();
+    const QString reason = QStringLiteral("server shutting down");
+    // A handshake still on its way to its worker is in no registry yet, and
+    // its 101 may be out already: it gets the same 1001 when it is adopted.
+    if (m_workers)
+        m_workers->closeNewSessions(reason);
     // 1001 to every client, then wait for their close frames (bounded).
-    const int closing = m_connections->closeAll(QWebSocketProtocol::CloseCodeGoingAway,
-                                                QStringLiteral("server shutting down"));
-    if (closing == 0 || m_connections->count() == 0) {
+    m_connections->closeAll(QWebSocketProtocol::CloseCodeGoingAway, reason);
+    if (!m_workers || m_workers->connectionCount() == 0) {
         finishStop();
         return;
     }
-    connect(m_connections, &ConnectionRegistry::becameEmpty, this, &SwitchboardServer::finishStop,
+    connect(m_connections, &ConnectionRegistry::becameEmpty, this, &SwitchboardServer::finishStopWhenDrained,
             Qt::QueuedConnection);
+    // A handshake that fails before it is adopted never shows in the
+    // registry, so the count is looked at now and then as well.
+    m_drainCheck.start(10);
     m_graceTimer.start(m_config.limits.shutdownGraceMs);
+}
+
+void SwitchboardServer::finishStopWhenDrained()
+{
+    if (m_workers && m_workers->connectionCount() > 0)
+        return;
+    finishStop();
 }
 
 void SwitchboardServer::finishStop()
@@ -168,7 +184,8 @@ void SwitchboardServer::finishStop()
         return;
     m_stopped = true;
     m_graceTimer.stop();
-    disconnect(m_connections, &ConnectionRegistry::becameEmpty, this, &SwitchboardServer::finishStop);
+    m_drainCheck.stop();
+    disconnect(m_connections, &ConnectionRegistry::becameEmpty, this, &SwitchboardServer::finishStopWhenDrained);
     if (m_workers && m_connections->count() > 0) {
         qCInfo(lcServer) << m_connections->count() << "connection(s) did not close in time; dropping them";
         m_workers->abortAll();

@@ -42,6 +42,8 @@ signals:
 
 private:
     void finishStop();
+    // Finishes stopping once no connection is left, registered or not.
+    void finishStopWhenDrained();
 
     ServerConfig m_config;
     SubprotocolRegistry *m_subprotocols;
@@ -53,6 +55,7 @@ private:
     FrontContext m_frontContext;
     QList<FrontListener *> m_listeners;
     QTimer m_graceTimer;
+    QTimer m_drainCheck; // while stopping
     bool m_stopping = false;
     bool m_stopped = false;
 };

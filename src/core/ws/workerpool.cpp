@@ -32,6 +32,8 @@ void WorkerContext::adopt(WebSocketSession *session)
     if (!m_sweepTimer.isActive())
         m_sweepTimer.start();
     session->start();
+    if (m_closeNewSessions.load(std::memory_order_acquire))
+        session->close(QWebSocketProtocol::CloseCodeGoingAway, m_closeReason);
 }
 
 void WorkerContext::sweep()
@@ -95,6 +97,14 @@ int WorkerPool::connectionCount() const
     for (const Worker &w : m_workers)
         n += w.context->m_load.load(std::memory_order_relaxed);
     return n;
+}
+
+void WorkerPool::closeNewSessions(const QString &reason)
+{
+    for (Worker &w : m_workers) {
+        w.context->m_closeReason = reason; // read only after the flag below
+        w.context->m_closeNewSessions.store(true, std::memory_order_seq_cst);
+    }
 }
 
 void WorkerPool::abortAll()

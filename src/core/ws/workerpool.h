@@ -35,6 +35,10 @@ private:
     QSet<WebSocketSession *> m_sessions;
     QTimer m_sweepTimer;
     std::atomic<int> m_load{0};
+    // Set by WorkerPool::closeNewSessions(): sessions adopted from then on
+    // are closed with 1001 and this reason as soon as they start.
+    std::atomic<bool> m_closeNewSessions{false};
+    QString m_closeReason;
     friend class WorkerPool;
 };
 
@@ -55,6 +59,12 @@ public:
     // Connections on all workers, with those reserved and not yet adopted.
     // Lock-free, so the handshake's connection limit reads it every time.
     int connectionCount() const;
+    // Shutdown: a handshake on its way to a worker is in no registry yet,
+    // so closeAll() cannot reach it, and its 101 may already be out. From
+    // now on every session is closed with 1001 and `reason` as soon as it
+    // is adopted. Call before ConnectionRegistry::closeAll(): whatever is
+    // registered after that call's snapshot is adopted after this flag.
+    void closeNewSessions(const QString &reason);
     // Drops every connection at once (end of the shutdown grace period).
     void abortAll();
 
